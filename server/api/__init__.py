@@ -1,0 +1,1 @@
+"""The JSON API: every operation declared once with its pydantic models (see ``registry``)."""

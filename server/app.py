@@ -1,0 +1,66 @@
+"""``create_app(settings)``: the aiohttp application."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import jinja2
+from aiohttp import web
+
+from server import middleware
+from server.api import auth as _auth_api  # noqa: F401 (declares operations)
+from server.api import cases as _cases_api  # noqa: F401
+from server.api import meta
+from server.api import public as _public_api  # noqa: F401
+from server.api.routes import api
+from server.appkeys import CATALOGUES, ENGINE, JINJA, SESSIONMAKER, SETTINGS
+from server.db.engine import create_engine, create_sessionmaker
+from server.i18n import Catalogues
+from server.settings import Settings
+from server.views import pages
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+def create_jinja(settings: Settings) -> jinja2.Environment:
+    """The template environment: autoescaped, undefined names fail loudly in development."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(settings.web_dir / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined
+        if settings.environment != "production"
+        else jinja2.Undefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    pages.install_filters(env)
+    return env
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the application for ``settings``. The database must already be migrated
+    (``bilin serve`` and the tests do that first)."""
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES,
+        middlewares=[middleware.security_headers, middleware.errors, middleware.request_context],
+    )
+    app[SETTINGS] = settings
+    app[CATALOGUES] = Catalogues.load(settings.web_dir / "i18n")
+    app[JINJA] = create_jinja(settings)
+    app.cleanup_ctx.append(_database)
+    api.add_routes(app)
+    app.router.add_get("/api/openapi.json", meta.openapi)
+    pages.add_routes(app)
+    app.router.add_static("/static/", settings.web_dir / "static", append_version=True)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    engine = create_engine(app[SETTINGS])
+    app[ENGINE] = engine
+    app[SESSIONMAKER] = create_sessionmaker(engine)
+    yield
+    await engine.dispose()

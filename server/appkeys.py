@@ -1,0 +1,16 @@
+"""Typed keys for what the application holds (no module-level state: it lives on the app)."""
+
+from __future__ import annotations
+
+import jinja2
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from server.i18n import Catalogues
+from server.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", AsyncEngine)
+SESSIONMAKER: web.AppKey[async_sessionmaker[AsyncSession]] = web.AppKey("sessionmaker")
+CATALOGUES = web.AppKey("catalogues", Catalogues)
+JINJA = web.AppKey("jinja", jinja2.Environment)

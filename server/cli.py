@@ -1,0 +1,136 @@
+"""The ``bilin`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from server.settings import Settings, SettingsError
+from server.vocabulary import Role
+
+logger = logging.getLogger(__name__)
+
+
+def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from server.app import create_app
+    from server.db.migrate import upgrade
+
+    upgrade(settings)
+    print(f"Bilin is running: open {settings.base_url}/  (Ctrl+C stops it)", flush=True)
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    return 0
+
+
+def _cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    from server.db.migrate import upgrade
+
+    upgrade(settings, args.revision)
+    print(f"database at {args.revision}: {_redacted(settings.database_url)}")
+    return 0
+
+
+def _redacted(url: str) -> str:
+    head, sep, tail = url.partition("@")
+    if not sep:
+        return url
+    scheme, _, _ = head.partition("://")
+    return f"{scheme}://***@{tail}"
+
+
+def _read_password(stream_is_tty: bool) -> str:
+    if stream_is_tty:
+        first = getpass.getpass("Password: ")
+        if first != getpass.getpass("Repeat password: "):
+            raise SystemExit("bilin: the two passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
+    from server.accounts import UserAddError, add_user
+    from server.db.migrate import upgrade
+
+    upgrade(settings)
+    password = _read_password(sys.stdin.isatty())
+    try:
+        staff_id = asyncio.run(
+            add_user(settings, args.username, Role(args.role), args.org, password, args.name)
+        )
+    except UserAddError as exc:
+        print(f"bilin: {exc}", file=sys.stderr)
+        return 2
+    print(f"created {args.role} {args.username} (id {staff_id}) at {args.org}")
+    return 0
+
+
+def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from server.db.migrate import upgrade
+    from server.demo import load_demo
+
+    upgrade(settings)
+    asyncio.run(load_demo(settings, out=sys.stdout))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: ``serve``, ``db upgrade``, ``user add``, ``demo``."""
+    parser = argparse.ArgumentParser(prog="bilin", description="Bilin (比邻) mediation platform")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate the database and run the web server")
+    serve.add_argument("--host", help="listen address (default BILIN_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (default BILIN_PORT or 8080)")
+    serve.set_defaults(func=_cmd_serve)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    up = db_sub.add_parser("upgrade", help="apply Alembic migrations")
+    up.add_argument("revision", nargs="?", default="head")
+    up.set_defaults(func=_cmd_db_upgrade)
+
+    user = sub.add_parser("user", help="staff accounts")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="create a staff account (password from standard input)")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--org", required=True, help="organisation code, e.g. 620602")
+    add.add_argument("--name", help="display name (default: the username)")
+    add.set_defaults(func=_cmd_user_add)
+
+    demo = sub.add_parser("demo", help="load the Wuwei City demo data (idempotent)")
+    demo.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``bilin`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = Settings.from_env()
+        changes: dict[str, object] = {}
+        if getattr(args, "host", None):
+            changes["host"] = args.host
+        if getattr(args, "port", None):
+            changes["port"] = args.port
+        if changes:
+            settings = settings.with_changes(**changes)
+    except SettingsError as exc:
+        print(f"bilin: {exc}", file=sys.stderr)
+        return 2
+    result: int = args.func(settings, args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

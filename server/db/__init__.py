@@ -1,0 +1,31 @@
+"""Database: SQLAlchemy 2.0 models (one module per concept) and the async engine."""
+
+from server.db.aftercare import FollowUp, Rating
+from server.db.auth import LoginAttempt, WebSession
+from server.db.base import Base
+from server.db.case import Case, CaseNumberCounter, Party
+from server.db.consultation import Consultation, Summons
+from server.db.deadline import DeadlineRule
+from server.db.organisation import Organisation
+from server.db.routing import Routing, Supervision
+from server.db.staff import Staff
+from server.db.timeline import CaseEvent
+
+__all__ = [
+    "Base",
+    "Case",
+    "CaseEvent",
+    "CaseNumberCounter",
+    "Consultation",
+    "DeadlineRule",
+    "FollowUp",
+    "LoginAttempt",
+    "Organisation",
+    "Party",
+    "Rating",
+    "Routing",
+    "Staff",
+    "Summons",
+    "Supervision",
+    "WebSession",
+]

@@ -1,0 +1,201 @@
+"""Request middleware: one transaction per request, the session, CSRF, language, security
+headers, and the one place where errors become responses."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from server.appkeys import CATALOGUES, JINJA, SESSIONMAKER, SETTINGS
+from server.auth.sessions import SESSION_COOKIE, load_session
+from server.context import CONTEXT, RequestContext
+from server.errors import BilinError, CsrfFailed, PayloadTooLarge
+from server.i18n import Translator, negotiate_locale
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+LANG_COOKIE = "bilin_lang"
+ANON_CSRF_COOKIE = "bilin_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "_csrf"
+ANON_CSRF_KEY = web.RequestKey("anon_csrf", str)
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+    "style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'; object-src 'none'"
+)
+
+
+def is_api(request: web.Request) -> bool:
+    """JSON API requests get JSON errors; pages get an error page."""
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Headers every response carries: no referrer (tokens travel in links), CSP, no framing."""
+    response = await handler(request)
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    if not request.path.startswith("/static/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map :class:`BilinError` (and anything unexpected) to a translated response."""
+    try:
+        return await handler(request)
+    except BilinError as exc:
+        return error_response(request, exc.status, exc)
+    except web.HTTPRequestEntityTooLarge:
+        return error_response(request, 413, PayloadTooLarge())
+    except web.HTTPException as exc:
+        if exc.status == 404:
+            return error_response(request, 404, BilinError("error.not_found"))
+        raise
+    except Exception:
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(request, 500, BilinError("error.internal"))
+
+
+def _translator(request: web.Request) -> Translator:
+    context = request.get(CONTEXT)
+    if isinstance(context, RequestContext):
+        return context.translate
+    locale = negotiate_locale(
+        request.cookies.get(LANG_COOKIE), request.headers.get("Accept-Language")
+    )
+    return request.app[CATALOGUES].translator(locale)
+
+
+def error_response(request: web.Request, status: int, exc: BilinError) -> web.Response:
+    """A JSON error for the API, an HTML page otherwise, in the requester's language."""
+    t = _translator(request)
+    message = t(exc.key, **exc.params)
+    fields = {name: t(err.key, **err.params) for name, err in exc.fields.items()}
+    if is_api(request) or "application/json" in request.headers.get("Accept", ""):
+        body: dict[str, Any] = {"error": {"code": exc.key, "message": message}}
+        if fields:
+            body["error"]["fields"] = fields
+        return web.json_response(body, status=status)
+    template = request.app[JINJA].get_template("error.html")
+    context = request.get(CONTEXT)
+    html = template.render(
+        t=t,
+        locale=t.locale,
+        status=status,
+        message=message,
+        fields=fields,
+        principal=context.principal if isinstance(context, RequestContext) else None,
+        csrf_token=context.csrf_token if isinstance(context, RequestContext) else None,
+        request_path=request.path,
+    )
+    return web.Response(text=html, status=status, content_type="text/html")
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Open the request's transaction, find its session and language, check CSRF.
+
+    The transaction commits only if the handler returns a non-error response, so a request
+    that fails leaves nothing half-saved.
+    """
+    if request.path.startswith("/static/"):
+        return await handler(request)
+    settings = request.app[SETTINGS]
+    async with request.app[SESSIONMAKER]() as db:
+        token = request.cookies.get(SESSION_COOKIE)
+        loaded = await load_session(db, token) if token else None
+        requested_lang = request.query.get("lang")
+        locale = negotiate_locale(
+            requested_lang
+            or request.cookies.get(LANG_COOKIE)
+            or (loaded.locale if loaded else None),
+            request.headers.get("Accept-Language"),
+        )
+        context = RequestContext(
+            db=db,
+            translate=request.app[CATALOGUES].translator(locale),
+            principal=loaded.principal if loaded else None,
+            csrf_token=loaded.csrf_token if loaded else None,
+            session_token=token if loaded else None,
+            today=settings.today(),
+        )
+        request[CONTEXT] = context
+        if request.method in UNSAFE_METHODS:
+            await check_csrf(request, context)
+        try:
+            response = await handler(request)
+        except BaseException:
+            await db.rollback()
+            raise
+        if response.status < 400:
+            await db.commit()
+        else:
+            await db.rollback()
+    if requested_lang in ("zh-CN", "en"):
+        response.set_cookie(
+            LANG_COOKIE,
+            requested_lang,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="Lax",
+            secure=settings.cookie_secure,
+        )
+    if context.principal is None and ANON_CSRF_COOKIE not in request.cookies:
+        # Double-submit token for the forms people fill in before logging in.
+        response.set_cookie(
+            ANON_CSRF_COOKIE,
+            anon_csrf_token(request),
+            httponly=True,
+            samesite="Strict",
+            secure=settings.cookie_secure,
+        )
+    return response
+
+
+def anon_csrf_token(request: web.Request) -> str:
+    """The double-submit CSRF token of a visitor without a session (made once per request)."""
+    existing = request.cookies.get(ANON_CSRF_COOKIE) or request.get(ANON_CSRF_KEY)
+    if existing:
+        return existing
+    fresh = secrets.token_urlsafe(24)
+    request[ANON_CSRF_KEY] = fresh
+    return fresh
+
+
+async def check_csrf(request: web.Request, context: RequestContext) -> None:
+    """Refuse a state-changing request that does not carry the expected token.
+
+    JSON API calls without a session (login, the public dispute form) need none: a browser
+    cannot send ``application/json`` across sites without a CORS preflight, which Bilin never
+    grants.
+    """
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        form = await request.post()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if context.csrf_token is not None:
+        expected: str | None = context.csrf_token
+    elif is_api(request) and request.content_type == "application/json":
+        return
+    else:
+        expected = request.cookies.get(ANON_CSRF_COOKIE)
+    if not expected or not sent or not secrets.compare_digest(expected, sent):
+        raise CsrfFailed()

@@ -1,0 +1,1 @@
+"""Read-side queries shared by pages and the API (lists, search, figures)."""
