@@ -13,6 +13,7 @@ from server.api import auth as _auth_api  # noqa: F401 (declares operations)
 from server.api import cases as _cases_api  # noqa: F401
 from server.api import meta
 from server.api import public as _public_api  # noqa: F401
+from server.api import stats as _stats_api  # noqa: F401
 from server.api.routes import api
 from server.appkeys import CATALOGUES, ENGINE, JINJA, SESSIONMAKER, SETTINGS
 from server.db.engine import create_engine, create_sessionmaker

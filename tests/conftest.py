@@ -8,11 +8,11 @@ migrated template, so tests never see each other's rows.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 import secrets
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -36,7 +36,9 @@ def _postgres_base_url() -> str:
         return url
     out = subprocess.run(
         ["bash", str(ROOT / "scripts" / "postgres.sh"), "start"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     url = out.stdout.strip().splitlines()[-1]
     os.environ["BILIN_TEST_PG_URL"] = url

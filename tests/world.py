@@ -69,8 +69,12 @@ async def build_world(db: AsyncSession) -> World:
     for code, name, kind, parent_code, abbreviation in ORGS:
         parent = world.orgs[parent_code] if parent_code else None
         org = Organisation(
-            code=code, name=name, kind=kind, parent_id=parent.id if parent else None,
-            path="", abbreviation=abbreviation,
+            code=code,
+            name=name,
+            kind=kind,
+            parent_id=parent.id if parent else None,
+            path="",
+            abbreviation=abbreviation,
         )
         db.add(org)
         await db.flush()
@@ -78,8 +82,11 @@ async def build_world(db: AsyncSession) -> World:
         world.orgs[code] = org
     for username, role, org_code in STAFF:
         staff = Staff(
-            username=username, display_name=username, role=role,
-            org_id=world.orgs[org_code].id, password_hash=_password_hash(),
+            username=username,
+            display_name=username,
+            role=role,
+            org_id=world.orgs[org_code].id,
+            password_hash=_password_hash(),
         )
         db.add(staff)
         world.staff[username] = staff
@@ -89,9 +96,7 @@ async def build_world(db: AsyncSession) -> World:
 
 async def login(client: TestClient, username: str) -> str:  # type: ignore[type-arg]
     """Log ``username`` in through the API; returns the CSRF token for later calls."""
-    response = await client.post(
-        "/api/login", json={"username": username, "password": PASSWORD}
-    )
+    response = await client.post("/api/login", json={"username": username, "password": PASSWORD})
     assert response.status == 200, await response.text()
     return str((await response.json())["csrf_token"])
 

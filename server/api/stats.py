@@ -1,0 +1,3 @@
+"""``GET /api/stats``: placeholder until built."""
+
+from __future__ import annotations
