@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Prepare this checkout: Debian packages (when run as root) and the Python virtualenv in .venv.
+# Usage: scripts/setup.sh [--dev]     (--dev adds the test tools and the test-only Debian packages)
+# Sourced by scripts/demo.sh and scripts/test.sh; safe to run again (it only installs what is missing).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+dev=0
+[ "${1:-}" = "--dev" ] && dev=1
+
+apt_packages=()
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || apt_packages+=(python3 python3-venv)
+python3 -c 'import ensurepip' 2>/dev/null || apt_packages+=(python3-venv)
+python3 -c 'import zoneinfo; zoneinfo.ZoneInfo("Asia/Shanghai")' 2>/dev/null || apt_packages+=(tzdata)
+if [ "$dev" = 1 ]; then
+  ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || apt_packages+=(postgresql)
+fi
+if [ ${#apt_packages[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "== Installing Debian packages: ${apt_packages[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+  else
+    echo "Please install these Debian packages first (as root): ${apt_packages[*]}" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "== Creating the virtualenv in .venv"
+  python3 -m venv .venv
+fi
+stamp=.venv/.bilin-installed$([ "$dev" = 1 ] && echo -dev)
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "== Installing Python packages"
+  .venv/bin/pip install -q --disable-pip-version-check --upgrade pip
+  if [ "$dev" = 1 ]; then
+    .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+  else
+    .venv/bin/pip install -q --disable-pip-version-check -e .
+  fi
+  touch "$stamp"
+fi
