@@ -8,12 +8,26 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from server.views import auth_pages, dashboard_pages, party_pages, public_pages, work_pages
+from server.views import (
+    admin_pages,
+    auth_pages,
+    dashboard_pages,
+    party_pages,
+    public_pages,
+    work_pages,
+)
 
 
 def add_routes(app: web.Application) -> None:
     """Add the routes of every page module."""
-    for module in (auth_pages, work_pages, party_pages, public_pages, dashboard_pages):
+    for module in (
+        auth_pages,
+        work_pages,
+        party_pages,
+        public_pages,
+        dashboard_pages,
+        admin_pages,
+    ):
         module.add_routes(app)
 
 

@@ -32,6 +32,7 @@ def render(
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
 
-def redirect(location: str) -> web.HTTPSeeOther:
-    """A 303 to ``location`` (after a successful form post)."""
-    return web.HTTPSeeOther(location)
+def redirect(location: str) -> web.Response:
+    """A 303 to ``location`` (after a successful form post); returned, not raised, so the
+    transaction commits and cookies can still be set on it."""
+    return web.Response(status=303, headers={"Location": location})
