@@ -83,6 +83,7 @@ class Settings:
             timezone=env.get("BILIN_TIMEZONE", "Asia/Shanghai"),
             public_base_url=env.get("BILIN_PUBLIC_URL", ""),
             cookie_secure=env.get("BILIN_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
+            web_dir=Path(env.get("BILIN_WEB_DIR", str(WEB_DIR))),
         )
 
     def with_changes(self, **changes: object) -> Settings:
