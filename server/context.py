@@ -52,6 +52,8 @@ def party(request: web.Request) -> PartyPrincipal:
 def match_int(request: web.Request, name: str) -> int:
     """An integer path parameter; anything else is answered as not found."""
     raw = request.match_info.get(name, "")
-    if not raw.isdigit() or len(raw) > 12:
+    # ASCII digits only ("²" is a digit to isdigit() but not to int()); ids are 32-bit
+    # integer columns, so a larger number cannot exist (and PostgreSQL would refuse it).
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > 2**31 - 1:
         raise NotFound()
     return int(raw)

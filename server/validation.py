@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from server.errors import FieldError, InvalidInput
 
@@ -16,8 +16,9 @@ _ERROR_KEYS: dict[str, str] = {
     "missing": "field.required",
     "string_too_long": "field.too_long",
     "string_too_short": "field.too_short",
-    "too_long": "field.too_long",
-    "too_short": "field.too_short",
+    # Lists (and other collections): "at most N items", not characters.
+    "too_long": "field.too_many",
+    "too_short": "field.too_few",
     "enum": "field.invalid_choice",
     "literal_error": "field.invalid_choice",
     "extra_forbidden": "field.unknown",
@@ -31,10 +32,32 @@ _ERROR_KEYS: dict[str, str] = {
 }
 
 
+# Control characters (other than tab and line breaks) and lone surrogates: PostgreSQL refuses
+# NUL in text and neither database can store a lone surrogate, so they would fail deep in the
+# database instead of as a field error; the others have no business in a form either.
+_BAD_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _refuse_bad_characters(value: Any) -> None:
+    if isinstance(value, str):
+        if _BAD_CHARACTERS.search(value):
+            raise ValueError("field.invalid_characters")
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            _refuse_bad_characters(item)
+
+
 class Body(BaseModel):
-    """Base of every request body: unknown fields are refused, strings are stripped."""
+    """Base of every request body: unknown fields are refused, strings are stripped, and
+    strings with control characters are refused."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _printable_text(cls, value: Any) -> Any:
+        _refuse_bad_characters(value)
+        return value
 
 
 def parse(model: type[M], data: Any) -> M:
@@ -56,9 +79,9 @@ def field_errors(exc: ValidationError) -> dict[str, FieldError]:
         ctx = error.get("ctx") or {}
         key = _ERROR_KEYS.get(kind, "field.invalid_type")
         params: dict[str, Any] = {}
-        if key == "field.too_long":
+        if key in ("field.too_long", "field.too_many"):
             params["max"] = ctx.get("max_length", "")
-        elif key == "field.too_short":
+        elif key in ("field.too_short", "field.too_few"):
             params["min"] = ctx.get("min_length", "")
         if kind == "value_error" and isinstance(ctx.get("error"), ValueError):
             message = str(ctx["error"])
@@ -92,6 +115,9 @@ def _valid_id_number(value: str) -> str:
 
 IdNumber = Annotated[str, Field(max_length=18), AfterValidator(_valid_id_number)]
 """A PRC resident ID number (18 characters, checksum verified), or empty."""
+
+DbId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+"""A row id sent by a client: bounded, so an absurd number is a field error, not a database one."""
 
 Phone = Annotated[str, Field(max_length=32, pattern=r"^[0-9+\- ]*$")]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter
 
+from server.context import party, staff
 from server.errors import FieldError, InvalidInput
 from server.validation import parse
 
@@ -89,7 +90,8 @@ async def read_json(request: web.Request) -> Any:
     raw = await request.read()
     try:
         return json.loads(raw or b"null")
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        # RecursionError: absurdly deep nesting ("[[[[…") is malformed input, not a crash.
         raise InvalidInput(fields={"body": FieldError("field.json_invalid")}) from None
 
 
@@ -97,6 +99,12 @@ def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse
     adapter = TypeAdapter(op.response) if op.response is not None else None
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        # Who is asking comes first: without a session the answer is 401 (or 404 for a
+        # party link), never a validation message about a body that would be refused anyway.
+        if op.auth == "staff":
+            staff(request)
+        elif op.auth == "party":
+            party(request)
         args: list[Any] = []
         if op.body is not None:
             args.append(parse(op.body, await read_json(request)))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from server.validation import Body, IdNumber, LongText, Phone, ShortText
+from server.validation import Body, DbId, IdNumber, LongText, Phone, ShortText
 from server.vocabulary import (
     CaseStatus,
     Channel,
@@ -48,6 +48,8 @@ class IntakeRequest(Body):
         if not any(p.role == PartyRole.APPLICANT for p in self.parties):
             raise ValueError("field.applicant_required")
         for party in self.parties:
+            if party.role != PartyRole.AGENT and party.represents is not None:
+                raise ValueError("field.represents_only_agent")
             if party.role == PartyRole.AGENT:
                 target = party.represents
                 if (
@@ -87,7 +89,7 @@ class RouteRequest(Body):
 
     target: RouteTarget
     org_code: str | None = Field(default=None, max_length=32)
-    mediator_id: int | None = Field(default=None, ge=1)
+    mediator_id: DbId | None = None
     reason: str = Field(min_length=1, max_length=1_000)
     lane: Lane | None = None
 
@@ -111,7 +113,9 @@ class ConsultationRequest(Body):
     """会商研判: summon departments to a case."""
 
     topic: str = Field(min_length=1, max_length=2_000)
-    department_codes: list[str] = Field(min_length=1, max_length=10)
+    department_codes: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(
+        min_length=1, max_length=10
+    )
     respond_by: dt.date
 
 
@@ -147,7 +151,7 @@ class FollowUpRequest(Body):
     """Schedule a follow-up visit."""
 
     due_on: dt.date
-    assignee_id: int | None = Field(default=None, ge=1)
+    assignee_id: DbId | None = None
 
 
 class FollowUpResultRequest(Body):
@@ -247,6 +251,20 @@ class TimelineEvent(BaseModel):
     actor_id: int | None
     actor_label: str
     detail: dict[str, Any]
+
+
+class SummonsOut(BaseModel):
+    """A department's summons to a joint consultation, as its liaison sees it."""
+
+    id: int
+    case_id: int
+    case_number: str | None
+    case_title: str
+    topic: str
+    respond_by: dt.date
+    status: str
+    responded_at: dt.datetime | None
+    response: str
 
 
 class PublicDisputeResult(BaseModel):
