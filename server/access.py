@@ -15,7 +15,7 @@ from server.auth.principal import StaffPrincipal
 from server.db import Case, Consultation, Organisation, Summons
 from server.db.base import subtree_range
 from server.errors import Forbidden, NotFound
-from server.vocabulary import OrgKind, Role
+from server.vocabulary import CENTRE_KINDS, OrgKind, Role
 
 CENTRE_ROLES = (Role.ADMINISTRATOR, Role.SUPERVISOR, Role.INTAKE_CLERK)
 COURT_ROLES = (Role.JUDGE, Role.COURT_CLERK)
@@ -70,6 +70,23 @@ async def org_in_scope(db: AsyncSession, who: StaffPrincipal, code: str) -> Orga
     if org is None:
         raise NotFound()
     return org
+
+
+def org_reachable(who: StaffPrincipal, org: Organisation) -> bool:
+    """Whether ``who`` may send a case to (or summon) ``org``.
+
+    Reachable are: everything at or below ``who``'s organisation (transfer down); the centres
+    above it (transfer up, 上报); and the rooms, departments and courts stationed at those
+    centres above (a township sends a case to its county's labour bureau). Another county's
+    organisations are not reachable, whatever code or id the client sends.
+    """
+    low, high = subtree_range(who.org_path)
+    if low <= org.path < high:
+        return True
+    if who.org_path.startswith(org.path):
+        return org.kind in CENTRE_KINDS
+    parent_path = org.path[: org.path.rstrip("/").rfind("/") + 1]
+    return org.kind not in CENTRE_KINDS and who.org_path.startswith(parent_path)
 
 
 def require_role(who: StaffPrincipal, *roles: Role) -> None:

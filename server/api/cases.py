@@ -5,9 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel
 
-from server.access import case_in_scope
+from server.access import case_in_scope, require_role
 from server.api.routes import api
 from server.context import ctx, match_int, staff
+from server.db import Case
 from server.queries.case_list import CaseListQuery, list_cases
 from server.queries.presenters import case_detail, case_summaries, timeline_event
 from server.schemas.cases import (
@@ -24,10 +25,12 @@ from server.schemas.cases import (
     IntakeResult,
     RegisterRequest,
     RouteRequest,
+    SummonsOut,
     SummonsReply,
     SupervisionRequest,
     TimelineEvent,
 )
+from server.vocabulary import Role
 from server.workflow import aftercare, closure, consultation, intake, routing, supervision
 from server.workflow.timeline import events
 
@@ -214,7 +217,7 @@ async def case_supervise(request: web.Request, body: SupervisionRequest) -> Case
     """Record a supervisor's note."""
     context = ctx(request)
     case = await supervision.supervise(
-        context.db, staff(request), match_int(request, "case_id"), body
+        context.db, staff(request), match_int(request, "case_id"), body, context.today
     )
     return await case_detail(context.db, case, context.today)
 
@@ -239,6 +242,38 @@ async def case_consult(request: web.Request, body: ConsultationRequest) -> Creat
 
 
 @api.operation(
+    "GET",
+    "/api/summonses",
+    summary="The summonses of the caller's department (报到 queue)",
+    tag=TAG,
+    response=list[SummonsOut],
+)
+async def summons_queue(request: web.Request) -> list[SummonsOut]:
+    """A department liaison's summonses, unanswered first."""
+    context = ctx(request)
+    who = staff(request)
+    require_role(who, Role.DEPARTMENT_LIAISON)
+    result: list[SummonsOut] = []
+    for summons in await consultation.queue_for_department(context.db, who.org_id):
+        case = await context.db.get(Case, summons.consultation.case_id)
+        assert case is not None
+        result.append(
+            SummonsOut(
+                id=summons.id,
+                case_id=case.id,
+                case_number=case.number,
+                case_title=case.title,
+                topic=summons.consultation.topic,
+                respond_by=summons.consultation.respond_by,
+                status=summons.status,
+                responded_at=summons.responded_at,
+                response=summons.response,
+            )
+        )
+    return result
+
+
+@api.operation(
     "POST",
     "/api/summonses/{summons_id}/reply",
     summary="A department reports (报到)",
@@ -251,7 +286,7 @@ async def summons_reply(request: web.Request, body: SummonsReply) -> Created:
     """A summoned department's liaison reports."""
     context = ctx(request)
     summons = await consultation.reply(
-        context.db, staff(request), match_int(request, "summons_id"), body
+        context.db, staff(request), match_int(request, "summons_id"), body, context.today
     )
     return Created(id=summons.id)
 

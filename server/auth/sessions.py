@@ -64,17 +64,7 @@ async def load_session(db: AsyncSession, token: str) -> LoadedSession | None:
         staff = await db.get(Staff, row.staff_id)
         if staff is None or not staff.active:
             return None
-        principal = StaffPrincipal(
-            staff_id=staff.id,
-            username=staff.username,
-            display_name=staff.display_name,
-            role=staff.role,
-            org_id=staff.org.id,
-            org_code=staff.org.code,
-            org_name=staff.org.name,
-            org_kind=staff.org.kind,
-            org_path=staff.org.path,
-        )
+        principal = staff_principal(staff)
     elif row.party_id is not None:
         party = await db.get(Party, row.party_id)
         if party is None or party.link_token_hash is None:
@@ -83,6 +73,21 @@ async def load_session(db: AsyncSession, token: str) -> LoadedSession | None:
     else:
         return None
     return LoadedSession(row.id, row.csrf_token, principal, row.locale)
+
+
+def staff_principal(staff: Staff) -> StaffPrincipal:
+    """What access decisions need to know about a staff account."""
+    return StaffPrincipal(
+        staff_id=staff.id,
+        username=staff.username,
+        display_name=staff.display_name,
+        role=staff.role,
+        org_id=staff.org.id,
+        org_code=staff.org.code,
+        org_name=staff.org.name,
+        org_kind=staff.org.kind,
+        org_path=staff.org.path,
+    )
 
 
 async def close_session(db: AsyncSession, token: str) -> None:

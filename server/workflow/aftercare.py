@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.access import case_in_scope, require_role
 from server.auth.principal import PartyPrincipal, StaffPrincipal
+from server.auth.sessions import staff_principal
 from server.db import Case, FollowUp, Party, Rating, Staff
 from server.db.base import utcnow
 from server.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -54,7 +55,14 @@ async def schedule_follow_up(
         raise InvalidInput(fields={"due_on": FieldError("field.date_before_closure")})
     assignee_id = req.assignee_id or who.staff_id
     assignee = await db.get(Staff, assignee_id)
-    if assignee is None or not assignee.active or assignee.role in (Role.JUDGE, Role.COURT_CLERK):
+    # The visitor must be able to record the visit: a follow-up role, and the case in their
+    # scope (an id from another county is answered like an unknown one).
+    if (
+        assignee is None
+        or not assignee.active
+        or assignee.role not in FOLLOW_UP_ROLES
+        or not await _can_see(db, staff_principal(assignee), case.id)
+    ):
         raise InvalidInput(fields={"assignee_id": FieldError("field.unknown_staff")})
     follow_up = FollowUp(
         case_id=case.id, due_on=req.due_on, assignee_id=assignee.id, scheduled_by_id=who.staff_id
@@ -71,6 +79,14 @@ async def schedule_follow_up(
         assignee=assignee.display_name,
     )
     return follow_up
+
+
+async def _can_see(db: AsyncSession, who: StaffPrincipal, case_id: int) -> bool:
+    try:
+        await case_in_scope(db, who, case_id)
+    except NotFound:
+        return False
+    return True
 
 
 async def record_follow_up(

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.access import case_in_scope, require_role
+from server.access import case_in_scope, org_reachable, require_role
 from server.auth.principal import StaffPrincipal
 from server.db import Case, Consultation, Organisation, Summons
 from server.db.base import utcnow
@@ -29,10 +29,16 @@ async def convene(
     if req.respond_by < today:
         raise InvalidInput(fields={"respond_by": FieldError("field.date_in_past")})
     departments: list[Organisation] = []
-    for index, code in enumerate(dict.fromkeys(req.department_codes)):
-        departments.append(
-            await require_kind(db, code, (OrgKind.DEPARTMENT,), f"department_codes.{index}")
-        )
+    for index, code in enumerate(req.department_codes):
+        if any(d.code == code for d in departments):
+            continue
+        # The position the client sent, so the message lands on the right entry.
+        field = f"department_codes.{index}"
+        department = await require_kind(db, code, (OrgKind.DEPARTMENT,), field)
+        if not org_reachable(who, department):
+            # A summons lets the department see the case: never another county's.
+            raise InvalidInput(fields={field: FieldError("field.unknown_org")})
+        departments.append(department)
     consultation = Consultation(
         case_id=case.id,
         convened_at=utcnow(),
@@ -59,9 +65,17 @@ async def convene(
 
 
 async def reply(
-    db: AsyncSession, who: StaffPrincipal, summons_id: int, req: SummonsReply
+    db: AsyncSession,
+    who: StaffPrincipal,
+    summons_id: int,
+    req: SummonsReply,
+    today: dt.date | None = None,
 ) -> Summons:
-    """A department liaison reports on their department's summons."""
+    """A department liaison reports on their department's summons.
+
+    ``today`` is the centre's calendar date (``RequestContext.today``); the report-by date is
+    on that calendar, not UTC's, so a report at 07:00 Beijing time is not a day early.
+    """
     require_role(who, Role.DEPARTMENT_LIAISON)
     summons = await db.get(Summons, summons_id, with_for_update=True)
     if summons is None or summons.department_id != who.org_id:
@@ -72,7 +86,7 @@ async def reply(
     summons.response = req.response
     summons.responded_at = utcnow()
     summons.responder_id = who.staff_id
-    late = summons.responded_at.date() > consultation.respond_by
+    late = (today or summons.responded_at.date()) > consultation.respond_by
     summons.status = "late" if late else "reported"
     case = await db.get(Case, consultation.case_id)
     assert case is not None

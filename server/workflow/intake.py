@@ -13,7 +13,7 @@ from server.db import Case, Organisation, Party
 from server.db.base import subtree_range, utcnow
 from server.errors import Conflict, FieldError, InvalidInput
 from server.schemas.cases import AcceptRequest, DeclineRequest, IntakeRequest, RegisterRequest
-from server.vocabulary import CENTRE_KINDS, CaseStatus, Role
+from server.vocabulary import CENTRE_KINDS, CaseStatus, OrgKind, Role
 from server.workflow.deadlines import apply_deadline
 from server.workflow.numbering import next_case_number
 from server.workflow.orgs import nearest_centre, org_by_code
@@ -58,6 +58,12 @@ async def intake(
         first_receiver_id=who.staff_id,
     )
     place_at_centre(case, centre)
+    if who.role == Role.MEDIATOR:
+        # A mediator's scope is their own cases and their room: the dispute they took in
+        # stays with them, or they could not see it again.
+        case.mediator_id = who.staff_id
+        if who.org_kind == OrgKind.MEDIATION_ROOM:
+            case.room_id = who.org_id
     db.add(case)
     await db.flush()
     tokens = await add_parties(db, case, req)

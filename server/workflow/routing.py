@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.access import case_in_scope, require_role
+from server.access import case_in_scope, org_reachable, require_role
 from server.auth.principal import StaffPrincipal
 from server.db import Case, Organisation, Routing, Staff
 from server.db.base import utcnow
@@ -31,7 +31,12 @@ async def route(db: AsyncSession, who: StaffPrincipal, case_id: int, req: RouteR
     mediator: Staff | None = None
     if req.target == "mediator":
         mediator = await db.get(Staff, req.mediator_id)
-        if mediator is None or mediator.role != Role.MEDIATOR or not mediator.active:
+        if (
+            mediator is None
+            or mediator.role != Role.MEDIATOR
+            or not mediator.active
+            or not org_reachable(who, mediator.org)
+        ):
             raise InvalidInput(fields={"mediator_id": FieldError("field.unknown_mediator")})
         case.mediator_id = mediator.id
         if mediator.org.kind == OrgKind.MEDIATION_ROOM:
@@ -46,6 +51,9 @@ async def route(db: AsyncSession, who: StaffPrincipal, case_id: int, req: RouteR
             "court": (OrgKind.COURT,),
         }[req.target]
         to_org = await require_kind(db, req.org_code, kinds, "org_code")
+        if not org_reachable(who, to_org):
+            # Answered like an unknown code: the client learns nothing about other counties.
+            raise InvalidInput(fields={"org_code": FieldError("field.unknown_org")})
         if req.target == "centre":
             place_at_centre(case, to_org)
             case.room_id = case.department_id = case.mediator_id = None
