@@ -119,11 +119,10 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         token = request.cookies.get(SESSION_COOKIE)
         loaded = await load_session(db, token) if token else None
         requested_lang = request.query.get("lang")
-        locale = negotiate_locale(
-            requested_lang
-            or request.cookies.get(LANG_COOKIE)
-            or (loaded.locale if loaded else None),
+        locale = pick_locale(
+            requested_lang or request.cookies.get(LANG_COOKIE),
             request.headers.get("Accept-Language"),
+            loaded.locale if loaded else None,
         )
         context = RequestContext(
             db=db,
@@ -164,6 +163,24 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
             secure=settings.cookie_secure,
         )
     return response
+
+
+def pick_locale(explicit: str | None, accept_language: str | None, remembered: str | None) -> str:
+    """The request's language: an explicit choice (``?lang=``, the language cookie), then what
+    the client asks for in ``Accept-Language``, then the session's language, else zh-CN.
+
+    The session's language is only what was negotiated at login, so a client that asks for
+    another language on a later request gets it.
+    """
+    if explicit or _names_supported_language(accept_language):
+        return negotiate_locale(explicit, accept_language)
+    return negotiate_locale(remembered, None)
+
+
+def _names_supported_language(accept_language: str | None) -> bool:
+    return any(
+        part.strip().lower().startswith(("zh", "en")) for part in (accept_language or "").split(",")
+    )
 
 
 def anon_csrf_token(request: web.Request) -> str:
