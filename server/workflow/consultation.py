@@ -77,7 +77,9 @@ async def reply(
     on that calendar, not UTC's, so a report at 07:00 Beijing time is not a day early.
     """
     require_role(who, Role.DEPARTMENT_LIAISON)
-    summons = await db.get(Summons, summons_id, with_for_update=True)
+    # Lock only the summons row: its consultation is eager-loaded by an outer join, and
+    # PostgreSQL refuses FOR UPDATE on the nullable side of one.
+    summons = await db.get(Summons, summons_id, with_for_update={"of": Summons})
     if summons is None or summons.department_id != who.org_id:
         raise NotFound()
     if summons.responded_at is not None:

@@ -129,8 +129,8 @@ async def register(db: AsyncSession, who: StaffPrincipal, case: Case, req: Regis
         "registered",
         actor_id=who.staff_id,
         number=case.number,
-        dispute_type=case.dispute_type.value,
-        lane=case.lane.value,
+        dispute_type=str(case.dispute_type),
+        lane=str(case.lane),
         deadline_on=case.deadline_on.isoformat() if case.deadline_on else None,
     )
     return case
@@ -159,7 +159,7 @@ async def accept_submission(
         case,
         "accepted",
         actor_id=who.staff_id,
-        channel=case.channel.value,
+        channel=str(case.channel),
         first_receiver=who.display_name,
     )
     if req.dispute_type is not None:

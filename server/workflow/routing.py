@@ -91,7 +91,7 @@ async def route(db: AsyncSession, who: StaffPrincipal, case_id: int, req: RouteR
         to=to_org.name if to_org else (mediator.display_name if mediator else ""),
         to_code=to_org.code if to_org else None,
         reason=req.reason,
-        lane=case.lane.value,
+        lane=str(case.lane),
     )
     return case
 
