@@ -34,6 +34,9 @@ async def login(request: web.Request, body: LoginRequest) -> web.StreamResponse:
     account = await authenticate(
         context.db, settings, body.username, body.password, remote_address(request)
     )
+    if context.session_token:
+        # Logging in over a live session replaces it rather than leaving it open.
+        await close_session(context.db, context.session_token)
     response = web.json_response({})
     csrf = await start_staff_session(
         context.db, settings, response, account, context.translate.locale
