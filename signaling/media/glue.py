@@ -1,0 +1,220 @@
+"""Every place where the media worker reaches into aiortc's internals, and why.
+
+aiortc has no public API for forwarding RTP packets, so the packet-level path borrows
+aiortc's peer connection for SDP, ICE, DTLS and SRTP keys, and then:
+
+- intercepts decrypted RTP/RTCP on a DTLS transport (``_handle_rtp_data`` and
+  ``_handle_rtcp_data``, instance attributes, so only that connection is affected);
+- sends through the transport's SRTP session and the nominated ICE pair's UDP socket
+  directly (:class:`Egress`), skipping three coroutine hops per packet;
+- keeps each ``RTCRtpSender``'s RTCP sender reports truthful by updating its counters.
+
+The tests in ``tests/signaling`` exercise each of these against the installed aiortc.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCRtpReceiver,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+)
+from aiortc.mediastreams import MediaStreamTrack
+from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
+
+from .config import IceServer
+
+logger = logging.getLogger(__name__)
+
+RtpHandler = Callable[[bytes, int], Awaitable[None]]
+RtcpHandler = Callable[[bytes], Awaitable[None]]
+
+
+def rtc_configuration(servers: Sequence[IceServer]) -> RTCConfiguration:
+    """Max-bundle with an explicit server list (never aiortc's default public STUN)."""
+    return RTCConfiguration(
+        iceServers=[
+            RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
+            for s in servers
+        ],
+        bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+    )
+
+
+def codec_capabilities(kind: str, mime_type: str) -> list[RTCRtpCodecCapability]:
+    """aiortc's capabilities for one codec (both H264 profiles for ``video/H264``), no RTX."""
+    caps = RTCRtpSender.getCapabilities(kind).codecs
+    return [c for c in caps if c.mimeType.lower() == mime_type.lower()]
+
+
+class ParkedTrack(MediaStreamTrack):
+    """A track that never yields a frame.
+
+    aiortc's sender loop polls every 20 ms while its track is ``None``; parked on this track
+    it sleeps instead. Packets are sent by the forwarder, never by that loop. A new parked
+    track per binding also gives the m-line a new msid track id.
+    """
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    async def recv(self) -> Any:
+        await asyncio.get_running_loop().create_future()
+
+
+def dtls_transports(transceivers: Sequence[RTCRtpTransceiver]) -> list[RTCDtlsTransport]:
+    """The distinct DTLS transports under some transceivers (one with max-bundle)."""
+    seen: list[RTCDtlsTransport] = []
+    for t in transceivers:
+        dtls = t.receiver.transport
+        if dtls not in seen:
+            seen.append(dtls)
+    return seen
+
+
+def intercept(
+    dtls: RTCDtlsTransport, on_rtp: RtpHandler | None, on_rtcp: RtcpHandler | None
+) -> tuple[RtpHandler, RtcpHandler]:
+    """Route decrypted packets of one DTLS transport to our handlers.
+
+    Returns aiortc's own handlers so a caller can chain to them. Idempotent per handler.
+    """
+    original_rtp: RtpHandler = dtls._handle_rtp_data
+    original_rtcp: RtcpHandler = dtls._handle_rtcp_data
+    if on_rtp is not None:
+        _set(dtls, "_handle_rtp_data", on_rtp)
+    if on_rtcp is not None:
+        _set(dtls, "_handle_rtcp_data", on_rtcp)
+    return original_rtp, original_rtcp
+
+
+def payload_type(transceiver: RTCRtpTransceiver) -> int | None:
+    """The payload type of the first negotiated codec (the one a sender uses)."""
+    codecs: list[RTCRtpCodecParameters] = transceiver._codecs
+    return codecs[0].payloadType if codecs else None
+
+
+def negotiated_codec(transceiver: RTCRtpTransceiver) -> RTCRtpCodecParameters | None:
+    """The first negotiated codec of a transceiver."""
+    codecs: list[RTCRtpCodecParameters] = transceiver._codecs
+    return codecs[0] if codecs else None
+
+
+def sender_ssrc(sender: RTCRtpSender) -> int:
+    """The SSRC aiortc put in the SDP for this sender (we send under it)."""
+    ssrc: int = sender._ssrc
+    return ssrc
+
+
+def set_stream_id(sender: RTCRtpSender, stream_id: str) -> None:
+    """The msid stream id in the next offer: one per publisher, so browsers lip-sync."""
+    sender._stream_id = stream_id
+
+
+def update_sender_report(
+    sender: RTCRtpSender, *, ntp_timestamp: int, rtp_timestamp: int, packets: int, octets: int
+) -> None:
+    """Feed aiortc's RTCP sender-report loop the figures of the forwarded stream."""
+    _set(sender, "_RTCRtpSender__ntp_timestamp", ntp_timestamp)
+    _set(sender, "_RTCRtpSender__rtp_timestamp", rtp_timestamp)
+    _set(sender, "_RTCRtpSender__packet_count", packets)
+    _set(sender, "_RTCRtpSender__octet_count", octets)
+
+
+def sender_round_trip(sender: RTCRtpSender) -> float | None:
+    """The sender's smoothed round-trip time in seconds, from receiver reports."""
+    rtt = getattr(sender, "_RTCRtpSender__rtt", None)
+    return float(rtt) if rtt is not None else None
+
+
+def receiver_of(transceiver: RTCRtpTransceiver) -> RTCRtpReceiver:
+    """The receiver of a transceiver (typed helper)."""
+    receiver: RTCRtpReceiver = transceiver.receiver
+    return receiver
+
+
+def _set(obj: object, name: str, value: object) -> None:
+    setattr(obj, name, value)
+
+
+class Egress:
+    """Sends RTP/RTCP over one connection: SRTP-protect, then ``sendto`` on the ICE socket.
+
+    Everything is synchronous. A packet is dropped (``False``) while the connection is not
+    up, or when the socket's user-space buffer holds more than ``limit`` bytes: a slow
+    path never makes memory grow without bound.
+    """
+
+    def __init__(self, dtls: RTCDtlsTransport, limit: int) -> None:
+        self._dtls = dtls
+        self._limit = limit
+        self._route: tuple[Any, ...] | None = None
+        self.failures = 0
+        dtls.on("statechange", self.invalidate)
+
+    @property
+    def ready(self) -> bool:
+        """Whether packets can be sent now."""
+        return self._route is not None or self._resolve() is not None
+
+    def invalidate(self) -> None:
+        """Forget the cached route (state change, or periodically to follow ICE)."""
+        self._route = None
+
+    def _resolve(self) -> tuple[Any, ...] | None:
+        dtls = self._dtls
+        if dtls.state != "connected" or dtls._tx_srtp is None:
+            return None
+        connection = dtls.transport._connection
+        pair = connection._nominated.get(1)
+        if pair is None:
+            return None
+        udp = pair.protocol.transport
+        buffered = getattr(udp, "get_write_buffer_size", None)
+        srtp = dtls._tx_srtp
+        self._route = (srtp.protect, srtp.protect_rtcp, udp.sendto, pair.remote_addr, buffered)
+        return self._route
+
+    def send_rtp(self, packet: bytes) -> bool:
+        """Protect and send one RTP packet; ``False`` when it was dropped."""
+        route = self._route or self._resolve()
+        if route is None:
+            return False
+        protect, _, sendto, addr, buffered = route
+        if buffered is not None and buffered() > self._limit:
+            return False
+        try:
+            sendto(protect(packet), addr)
+        except Exception:
+            self._failed()
+            return False
+        return True
+
+    def send_rtcp(self, packet: bytes) -> bool:
+        """Protect and send one (compound) RTCP packet."""
+        route = self._route or self._resolve()
+        if route is None:
+            return False
+        _, protect_rtcp, sendto, addr, _ = route
+        try:
+            sendto(protect_rtcp(packet), addr)
+        except Exception:
+            self._failed()
+            return False
+        return True
+
+    def _failed(self) -> None:
+        self.failures += 1
+        self._route = None
+        if self.failures in (1, 10, 100) or self.failures % 1000 == 0:
+            logger.warning("media send failed (%d times)", self.failures, exc_info=True)
