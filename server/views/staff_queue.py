@@ -154,7 +154,7 @@ async def build_queue(db: AsyncSession, who: StaffPrincipal, today: dt.date) -> 
         .order_by(FollowUp.due_on, FollowUp.id)
         .limit(100)
     )
-    queue.follow_ups = [(visit, case) for visit, case in visits.tuples()]
+    queue.follow_ups = [(visit, case) for visit, case in visits]
     return queue
 
 
