@@ -198,6 +198,9 @@ async def submit_form(request: web.Request) -> web.StreamResponse:
             "follow_url": follow_url,
             "centre_name": centre.name if centre else "",
             "qr": qr_svg(follow_url, context.translate("public.submitted.qr_label")),
+            # Switching language reloads /submit and would lose the link shown only here;
+            # base.html may honour this to leave its language switch out.
+            "hide_language_switch": True,
         },
     )
 
