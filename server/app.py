@@ -11,6 +11,7 @@ from aiohttp import web
 from server import middleware
 from server.api import auth as _auth_api  # noqa: F401 (declares operations)
 from server.api import cases as _cases_api  # noqa: F401
+from server.api import hearings as _hearings_api  # noqa: F401
 from server.api import meta
 from server.api import public as _public_api  # noqa: F401
 from server.api import stats as _stats_api  # noqa: F401

@@ -78,6 +78,23 @@ def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_demo_session(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+
+    from server.db.migrate import upgrade
+    from server.hearings.demo import demo_session
+
+    if settings.environment == "production":
+        print("bilin: demo-session makes demo data; not in production", file=sys.stderr)
+        return 2
+    upgrade(settings)
+    demo = asyncio.run(demo_session(settings))
+    for username, password in demo.created_accounts.items():
+        print(f"created demo account {username} with password {password}", file=sys.stderr)
+    print(json.dumps(demo.as_json(), ensure_ascii=False), flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: ``serve``, ``db upgrade``, ``user add``, ``demo``."""
     parser = argparse.ArgumentParser(prog="bilin", description="Bilin (比邻) mediation platform")
@@ -106,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="load the Wuwei City demo data (idempotent)")
     demo.set_defaults(func=_cmd_demo)
+
+    demo_session = sub.add_parser(
+        "demo-session", help="create a demo case with a hearing starting now; print its links"
+    )
+    demo_session.set_defaults(func=_cmd_demo_session)
     return parser
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from server.hearings.vocabulary import ParticipantRole
 from server.vocabulary import OrgKind, Role
 
 
@@ -31,4 +32,16 @@ class PartyPrincipal:
     name: str
 
 
-Principal = StaffPrincipal | PartyPrincipal
+@dataclass(frozen=True)
+class ParticipantPrincipal:
+    """Someone who came in through a hearing invitation link: a seat in that one hearing and
+    nothing else (a staff member's link grants no staff rights)."""
+
+    participant_id: int
+    hearing_id: int
+    case_id: int
+    name: str
+    hearing_role: ParticipantRole
+
+
+Principal = StaffPrincipal | PartyPrincipal | ParticipantPrincipal

@@ -9,9 +9,14 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.principal import PartyPrincipal, Principal, StaffPrincipal
+from server.auth.principal import (
+    ParticipantPrincipal,
+    PartyPrincipal,
+    Principal,
+    StaffPrincipal,
+)
 from server.auth.tokens import new_token, token_hash
-from server.db import Party, Staff, WebSession
+from server.db import Hearing, HearingParticipant, Party, Staff, WebSession
 from server.db.base import utcnow
 
 SESSION_COOKIE = "bilin_session"
@@ -33,6 +38,7 @@ async def open_session(
     max_age_s: int,
     staff_id: int | None = None,
     party_id: int | None = None,
+    participant_id: int | None = None,
     locale: str | None = None,
 ) -> tuple[str, str]:
     """Create a session; returns ``(cookie token, csrf token)``. The caller commits."""
@@ -44,6 +50,7 @@ async def open_session(
             csrf_token=csrf,
             staff_id=staff_id,
             party_id=party_id,
+            participant_id=participant_id,
             locale=locale,
             expires_at=utcnow() + dt.timedelta(seconds=max_age_s),
         )
@@ -70,6 +77,20 @@ async def load_session(db: AsyncSession, token: str) -> LoadedSession | None:
         if party is None or party.link_token_hash is None:
             return None
         principal = PartyPrincipal(party_id=party.id, case_id=party.case_id, name=party.name)
+    elif row.participant_id is not None:
+        # Revoking or reissuing an invitation deletes the sessions it opened, and they expire
+        # with it, so a session that still exists is as valid as its invitation.
+        seat = await db.get(HearingParticipant, row.participant_id)
+        hearing = await db.get(Hearing, seat.hearing_id) if seat is not None else None
+        if seat is None or hearing is None:
+            return None
+        principal = ParticipantPrincipal(
+            participant_id=seat.id,
+            hearing_id=hearing.id,
+            case_id=hearing.case_id,
+            name=seat.name,
+            hearing_role=seat.role,
+        )
     else:
         return None
     return LoadedSession(row.id, row.csrf_token, principal, row.locale)

@@ -6,6 +6,14 @@ from server.db.base import Base
 from server.db.case import Case, CaseNumberCounter, Party
 from server.db.consultation import Consultation, Summons
 from server.db.deadline import DeadlineRule
+from server.db.hearing import (
+    Hearing,
+    HearingParticipant,
+    IdentityCheck,
+    IdentityDeclaration,
+    Invitation,
+    RecordingConsent,
+)
 from server.db.organisation import Organisation
 from server.db.routing import Routing, Supervision
 from server.db.staff import Staff
@@ -19,10 +27,16 @@ __all__ = [
     "Consultation",
     "DeadlineRule",
     "FollowUp",
+    "Hearing",
+    "HearingParticipant",
+    "IdentityCheck",
+    "IdentityDeclaration",
+    "Invitation",
     "LoginAttempt",
     "Organisation",
     "Party",
     "Rating",
+    "RecordingConsent",
     "Routing",
     "Staff",
     "Summons",

@@ -21,6 +21,9 @@ class WebSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
     party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"), index=True)
+    participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("hearing_participants.id"), index=True
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     locale: Mapped[str | None] = mapped_column(String(8))

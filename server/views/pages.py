@@ -12,6 +12,7 @@ from server.views import (
     admin_pages,
     auth_pages,
     dashboard_pages,
+    hearing_pages,
     party_pages,
     public_pages,
     work_pages,
@@ -27,6 +28,7 @@ def add_routes(app: web.Application) -> None:
         public_pages,
         dashboard_pages,
         admin_pages,
+        hearing_pages,
     ):
         module.add_routes(app)
 
