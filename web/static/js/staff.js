@@ -2,6 +2,12 @@
 (function () {
   "use strict";
 
+  // After a refused form, take keyboard and screen-reader users to the list of problems.
+  var summary = document.querySelector(".error-summary");
+  if (summary) {
+    summary.focus();
+  }
+
   // Route form: show only the receiver list that matches the chosen kind of target.
   document.querySelectorAll(".route-form").forEach(function (form) {
     var target = form.querySelector("select[name=target]");
