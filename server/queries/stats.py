@@ -1,0 +1,484 @@
+"""Dashboard figures (考评 / 定期通报): what an organisation and everything below it handled in a
+period, aggregated in SQL over the ``ix_cases_stats`` index.
+
+Definitions (the dashboard page repeats them for its readers):
+
+- *accepted*: cases with ``accepted_on`` in the period, handled (``Case.scope_path``) at or below
+  the organisation, except online submissions not (yet) accepted (status submitted / declined);
+- *mediated*: of those, ``outcome == mediated``; *success rate* = mediated / accepted;
+- *overdue*: of those, cases still open after their deadline as of ``today``, and, separately,
+  cases closed after their deadline;
+- *average days to close*: mean of ``closed_on - accepted_on`` over the closed ones;
+- *satisfaction*: the parties' ratings of those cases.
+
+Speed: a case's ``scope_path`` is always the path of the centre handling it, so instead of one
+prefix range (which, for a city, walks the whole index and filters dates entry by entry) the
+query names every centre path under the organisation: the index then jumps straight to each
+centre's date range. The tree is small (thousands of centres at most) and loaded once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, any_, func, literal, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import String
+
+from server.db import Case, Organisation, Rating
+from server.db.base import subtree_range
+from server.vocabulary import CENTRE_KINDS, CaseStatus, DisputeType, Lane, OrgKind, Outcome
+
+# Open and accepted at the window: these can be overdue while still open.
+OPEN_ACCEPTED: tuple[CaseStatus, ...] = (
+    CaseStatus.ACCEPTED,
+    CaseStatus.REGISTERED,
+    CaseStatus.ROUTED,
+    CaseStatus.MEDIATING,
+)
+# Online submissions the window has not accepted are not cases of the centre (yet).
+NOT_ACCEPTED: tuple[CaseStatus, ...] = (CaseStatus.SUBMITTED, CaseStatus.DECLINED)
+
+# Longer periods are shown as a yearly trend instead of a monthly one.
+MONTHLY_TREND_MAX_MONTHS = 24
+
+
+# --- the figures (the API returns exactly this) ------------------------------------------
+
+
+class OrgRef(BaseModel):
+    """An organisation, as the dashboard names it."""
+
+    code: str
+    name: str
+    kind: OrgKind
+
+
+class Overdue(BaseModel):
+    """限时办结 missed: still open past the deadline, and closed after it."""
+
+    open: int = Field(description="still open after deadline_on, as of `as_of`")
+    closed_late: int = Field(description="closed after deadline_on")
+
+
+class Satisfaction(BaseModel):
+    """群众评价: the parties' ratings (1 to 5) of the period's cases."""
+
+    average: float | None = Field(description="mean score, 2 decimals; null without ratings")
+    count: int
+
+
+class UnitFigures(BaseModel):
+    """One child organisation (everything below it included), or the organisation's own centre."""
+
+    code: str
+    name: str
+    kind: OrgKind
+    accepted: int
+    mediated: int
+    success_rate: float
+    overdue_open: int
+    closed_late: int
+    closed: int
+    average_days_to_close: float | None
+
+
+class TrendPoint(BaseModel):
+    """Accepted and mediated cases of one month (``2022-01``) or year (``2022``)."""
+
+    label: str
+    start: dt.date
+    accepted: int
+    mediated: int
+
+
+class DashboardFigures(BaseModel):
+    """Everything on the dashboard of one organisation and period."""
+
+    org: OrgRef
+    date_from: dt.date
+    date_to: dt.date
+    as_of: dt.date = Field(description="the day overdue cases are counted on")
+    accepted: int
+    mediated: int
+    success_rate: float = Field(description="mediated / accepted, 4 decimals (0.9924)")
+    by_type: dict[DisputeType, int] = Field(description="every dispute type, 0 where none")
+    unregistered: int = Field(description="accepted cases without a dispute type yet")
+    by_level: dict[OrgKind, int] = Field(description="level of the handling centre")
+    by_lane: dict[Lane, int]
+    overdue: Overdue
+    closed: int
+    average_days_to_close: float | None = Field(description="1 decimal; null when none closed")
+    satisfaction: Satisfaction
+    own_centre: UnitFigures = Field(description="cases the organisation's own centre handles")
+    by_child: list[UnitFigures] = Field(description="each child centre, with what is below it")
+    trend_unit: Literal["month", "year"]
+    trend: list[TrendPoint]
+
+
+# --- the organisation tree ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Centre:
+    """A centre of the tree, as the aggregation needs it."""
+
+    id: int
+    code: str
+    name: str
+    kind: OrgKind
+    path: str
+    parent_id: int | None
+
+
+async def centres_below(db: AsyncSession, path: str) -> list[Centre]:
+    """Every centre at or below ``path``, in tree order (siblings by code)."""
+    low, high = subtree_range(path)
+    rows = (
+        await db.execute(
+            select(
+                Organisation.id,
+                Organisation.code,
+                Organisation.name,
+                Organisation.kind,
+                Organisation.path,
+                Organisation.parent_id,
+            ).where(
+                Organisation.path >= low,
+                Organisation.path < high,
+                Organisation.kind.in_(CENTRE_KINDS),
+            )
+        )
+    ).all()
+    centres = [Centre(r.id, r.code, r.name, OrgKind(r.kind), r.path, r.parent_id) for r in rows]
+    return tree_order(centres)
+
+
+def tree_order(centres: Sequence[Centre]) -> list[Centre]:
+    """Depth-first, each centre followed by its children sorted by code."""
+    ids = {c.id for c in centres}
+    children: dict[int | None, list[Centre]] = {}
+    for c in centres:
+        parent = c.parent_id if c.parent_id in ids else None
+        children.setdefault(parent, []).append(c)
+    ordered: list[Centre] = []
+    stack = sorted(children.get(None, []), key=lambda c: c.code, reverse=True)
+    while stack:
+        centre = stack.pop()
+        ordered.append(centre)
+        stack.extend(sorted(children.get(centre.id, []), key=lambda c: c.code, reverse=True))
+    return ordered
+
+
+# --- aggregation -------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """Running totals of a group of cases."""
+
+    accepted: int = 0
+    mediated: int = 0
+    overdue_open: int = 0
+    closed_late: int = 0
+    closed: int = 0
+    days_to_close: float = 0
+
+    def add(self, other: Tally) -> None:
+        """Add ``other``'s counts to this one."""
+        self.accepted += other.accepted
+        self.mediated += other.mediated
+        self.overdue_open += other.overdue_open
+        self.closed_late += other.closed_late
+        self.closed += other.closed
+        self.days_to_close += other.days_to_close
+
+
+@dataclass
+class Aggregates:
+    """What the database returns: tallies per centre path, counts per (type, lane), per day."""
+
+    by_path: dict[str, Tally] = field(default_factory=dict)
+    by_type_lane: dict[tuple[str | None, str], int] = field(default_factory=dict)
+    by_day: dict[dt.date, tuple[int, int]] = field(default_factory=dict)
+
+
+def _tally_columns(db: AsyncSession, today: dt.date) -> list[Any]:
+    if db.get_bind().dialect.name == "postgresql":
+        days: ColumnElement[Any] = Case.closed_on - Case.accepted_on
+    else:
+        days = func.julianday(Case.closed_on) - func.julianday(Case.accepted_on)
+    closed = Case.status == CaseStatus.CLOSED
+    return [
+        func.count().label("accepted"),
+        func.count().filter(Case.outcome == Outcome.MEDIATED).label("mediated"),
+        func.count()
+        .filter(Case.status.in_(OPEN_ACCEPTED), Case.deadline_on < today)
+        .label("overdue_open"),
+        func.count().filter(closed, Case.closed_on > Case.deadline_on).label("closed_late"),
+        func.count().filter(closed).label("closed"),
+        func.coalesce(func.sum(days).filter(closed), 0).label("days_to_close"),
+    ]
+
+
+def _tally(row: Any) -> Tally:
+    return Tally(
+        row.accepted,
+        row.mediated,
+        row.overdue_open,
+        row.closed_late,
+        row.closed,
+        float(row.days_to_close),
+    )
+
+
+def _period_cases(
+    db: AsyncSession, paths: Sequence[str], date_from: dt.date, date_to: dt.date
+) -> list[ColumnElement[bool]]:
+    """The WHERE clause of the period's accepted cases handled by the centres at ``paths``.
+
+    ``paths`` come from :func:`centres_below` (a ``subtree_range`` of the organisation); a
+    prefix range on ``scope_path`` as well would tempt the planner into walking it instead.
+    """
+    if db.get_bind().dialect.name == "postgresql":
+        # One array parameter rather than thousands of bound values.
+        in_centres = Case.scope_path == any_(literal(list(paths), ARRAY(String)))
+    else:
+        in_centres = Case.scope_path.in_(paths)
+    return [
+        in_centres,
+        Case.accepted_on >= date_from,
+        Case.accepted_on <= date_to,
+        Case.status.not_in(NOT_ACCEPTED),
+    ]
+
+
+async def aggregate(
+    db: AsyncSession,
+    path: str,
+    paths: Sequence[str],
+    date_from: dt.date,
+    date_to: dt.date,
+    today: dt.date,
+) -> Aggregates:
+    """Group the period's cases under ``path`` (whose centres have ``paths``) in SQL."""
+    where = _period_cases(db, paths, date_from, date_to)
+    tallies = _tally_columns(db, today)
+    result = Aggregates()
+    if db.get_bind().dialect.name == "postgresql":
+        # One pass over the index for all three groupings.
+        dims = (Case.scope_path, Case.dispute_type, Case.lane, Case.accepted_on)
+        query = (
+            select(*dims, func.grouping(*dims).label("g"), *tallies)
+            .where(*where)
+            .group_by(
+                func.grouping_sets(
+                    tuple_(Case.scope_path),
+                    tuple_(Case.dispute_type, Case.lane),
+                    tuple_(Case.accepted_on),
+                )
+            )
+        )
+        for row in await db.execute(query):
+            # grouping(): one bit per dimension (first = highest), set when not grouped by it.
+            if row.g == 0b0111:
+                result.by_path[row.scope_path] = _tally(row)
+            elif row.g == 0b1001:
+                result.by_type_lane[(row.dispute_type, row.lane)] = row.accepted
+            else:
+                result.by_day[row.accepted_on] = (row.accepted, row.mediated)
+        return result
+    # SQLite has no GROUPING SETS: three queries, only the first reads the table rows.
+    for row in await db.execute(
+        select(Case.scope_path, *tallies).where(*where).group_by(Case.scope_path)
+    ):
+        result.by_path[row.scope_path] = _tally(row)
+    for row in await db.execute(
+        select(Case.dispute_type, Case.lane, func.count().label("n"))
+        .where(*where)
+        .group_by(Case.dispute_type, Case.lane)
+    ):
+        result.by_type_lane[(row.dispute_type, row.lane)] = row.n
+    for row in await db.execute(
+        select(
+            Case.accepted_on,
+            func.count().label("n"),
+            func.count().filter(Case.outcome == Outcome.MEDIATED).label("m"),
+        )
+        .where(*where)
+        .group_by(Case.accepted_on)
+    ):
+        result.by_day[row.accepted_on] = (row.n, row.m)
+    return result
+
+
+async def satisfaction(
+    db: AsyncSession,
+    path: str,
+    paths: Sequence[str],
+    date_from: dt.date,
+    date_to: dt.date,
+) -> Satisfaction:
+    """Average and number of the ratings of the period's cases under ``path``."""
+    row = (
+        await db.execute(
+            select(func.avg(Rating.score), func.count(Rating.id))
+            .join(Case, Case.id == Rating.case_id)
+            .where(*_period_cases(db, paths, date_from, date_to))
+        )
+    ).one()
+    average, count = row
+    return Satisfaction(
+        average=round(float(average), 2) if average is not None else None, count=count
+    )
+
+
+# --- assembling the figures --------------------------------------------------------------
+
+
+def rate(part: int, whole: int) -> float:
+    """``part / whole`` to 4 decimals (0.9924), 0 when there is no whole."""
+    return round(part / whole, 4) if whole else 0.0
+
+
+def _mean_days(tally: Tally) -> float | None:
+    return round(tally.days_to_close / tally.closed, 1) if tally.closed else None
+
+
+def _unit(centre: Centre, tally: Tally) -> UnitFigures:
+    return UnitFigures(
+        code=centre.code,
+        name=centre.name,
+        kind=centre.kind,
+        accepted=tally.accepted,
+        mediated=tally.mediated,
+        success_rate=rate(tally.mediated, tally.accepted),
+        overdue_open=tally.overdue_open,
+        closed_late=tally.closed_late,
+        closed=tally.closed,
+        average_days_to_close=_mean_days(tally),
+    )
+
+
+def month_starts(date_from: dt.date, date_to: dt.date) -> list[dt.date]:
+    """The first day of every month the period touches."""
+    starts: list[dt.date] = []
+    current = date_from.replace(day=1)
+    while current <= date_to:
+        starts.append(current)
+        current = (current + dt.timedelta(days=32)).replace(day=1)
+    return starts
+
+
+def trend(
+    by_day: dict[dt.date, tuple[int, int]], date_from: dt.date, date_to: dt.date
+) -> tuple[Literal["month", "year"], list[TrendPoint]]:
+    """Accepted and mediated per month (per year for long periods), zeros included."""
+    months = month_starts(date_from, date_to)
+    unit: Literal["month", "year"] = "month" if len(months) <= MONTHLY_TREND_MAX_MONTHS else "year"
+    if unit == "month":
+        starts = months
+    else:
+        starts = [dt.date(y, 1, 1) for y in range(date_from.year, date_to.year + 1)]
+    totals = {start: [0, 0] for start in starts}
+    for day, (accepted, mediated) in by_day.items():
+        key = day.replace(day=1) if unit == "month" else dt.date(day.year, 1, 1)
+        totals[key][0] += accepted
+        totals[key][1] += mediated
+    return unit, [
+        TrendPoint(
+            label=start.strftime("%Y-%m") if unit == "month" else str(start.year),
+            start=start,
+            accepted=totals[start][0],
+            mediated=totals[start][1],
+        )
+        for start in starts
+    ]
+
+
+def _child_of(org_path: str, path: str) -> int | None:
+    """The id of the child of ``org_path`` that ``path`` is at or below; None for itself."""
+    rest = path[len(org_path) :]
+    head = rest.split("/", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def assemble(
+    org: Centre,
+    centres: Iterable[Centre],
+    found: Aggregates,
+    rated: Satisfaction,
+    date_from: dt.date,
+    date_to: dt.date,
+    today: dt.date,
+) -> DashboardFigures:
+    """Turn the grouped rows into the dashboard's figures (a few thousand rows at most)."""
+    by_path = {c.path: c for c in centres}
+    children = [c for c in by_path.values() if c.parent_id == org.id]
+    child_tally = {c.id: Tally() for c in children}
+    own = Tally()
+    total = Tally()
+    by_level = {kind: 0 for kind in CENTRE_KINDS}
+    for path, tally in found.by_path.items():
+        total.add(tally)
+        centre = by_path.get(path)
+        if centre is not None:
+            by_level[centre.kind] += tally.accepted
+        child_id = _child_of(org.path, path)
+        if child_id is None:
+            own.add(tally)
+        elif child_id in child_tally:
+            child_tally[child_id].add(tally)
+    by_type = {t: 0 for t in DisputeType}
+    by_lane = {lane: 0 for lane in Lane}
+    unregistered = 0
+    for (dispute_type, lane), count in found.by_type_lane.items():
+        if dispute_type is None:
+            unregistered += count
+        else:
+            by_type[DisputeType(dispute_type)] += count
+        by_lane[Lane(lane)] += count
+    unit, points = trend(found.by_day, date_from, date_to)
+    return DashboardFigures(
+        org=OrgRef(code=org.code, name=org.name, kind=org.kind),
+        date_from=date_from,
+        date_to=date_to,
+        as_of=today,
+        accepted=total.accepted,
+        mediated=total.mediated,
+        success_rate=rate(total.mediated, total.accepted),
+        by_type=by_type,
+        unregistered=unregistered,
+        by_level=by_level,
+        by_lane=by_lane,
+        overdue=Overdue(open=total.overdue_open, closed_late=total.closed_late),
+        closed=total.closed,
+        average_days_to_close=_mean_days(total),
+        satisfaction=rated,
+        own_centre=_unit(org, own),
+        by_child=[_unit(c, child_tally[c.id]) for c in children],
+        trend_unit=unit,
+        trend=points,
+    )
+
+
+async def dashboard_figures(
+    db: AsyncSession,
+    org: Organisation,
+    date_from: dt.date,
+    date_to: dt.date,
+    today: dt.date,
+) -> DashboardFigures:
+    """The dashboard of ``org`` (everything below it included) for cases accepted from
+    ``date_from`` to ``date_to`` (both inclusive); overdue is counted as of ``today``."""
+    centres = await centres_below(db, org.path)
+    paths = [c.path for c in centres] or [org.path]
+    found = await aggregate(db, org.path, paths, date_from, date_to, today)
+    rated = await satisfaction(db, org.path, paths, date_from, date_to)
+    me = Centre(org.id, org.code, org.name, OrgKind(org.kind), org.path, org.parent_id)
+    return assemble(me, centres, found, rated, date_from, date_to, today)
