@@ -8,14 +8,19 @@ The helpers at the top are shared by the access and bad-input tests.
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
+from yarl import URL
 
+from server.appkeys import SESSIONMAKER
+from server.auth.sessions import SESSION_COOKIE, open_session
+from server.db import Staff
 from server.settings import Settings
 from server.validation import mask_id_number
 from server.vocabulary import Channel
@@ -26,6 +31,31 @@ Client = TestClient  # type: ignore[type-arg]
 APPLICANT_ID = id_number("620602", "19800202", "011")
 RESPONDENT_ID = id_number("620602", "19750505", "022")
 AGENT_ID = id_number("620621", "19880808", "033")
+
+
+# Argon2 makes each login take a noticeable fraction of a second. Logging in is tested in
+# test_auth.py; elsewhere each account gets a session opened the way login opens one, and the
+# client switches between them as separate browsers would.
+_SESSIONS: weakref.WeakKeyDictionary[Client, dict[str, tuple[str, str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def act_as(client: Client, username: str) -> str:
+    """Make ``username``'s session the client's current one; returns its CSRF token."""
+    sessions = _SESSIONS.setdefault(client, {})
+    if username not in sessions:
+        async with client.app[SESSIONMAKER]() as db:
+            staff_id = (
+                await db.execute(select(Staff.id).where(Staff.username == username))
+            ).scalar_one()
+            sessions[username] = await open_session(db, max_age_s=3600, staff_id=staff_id)
+            await db.commit()
+    token, csrf = sessions[username]
+    client.session.cookie_jar.update_cookies(
+        {SESSION_COOKIE: token}, URL(str(client.make_url("/")))
+    )
+    return csrf
 
 
 async def call(
@@ -109,7 +139,7 @@ def year_of(settings: Settings) -> int:
 async def test_intake_from_every_channel_records_parties_and_first_receiver(
     client: Client, world: World
 ) -> None:
-    csrf = await login(client, "lz_clerk")
+    csrf = await login(client, "lz_clerk")  # the real login, once
     for channel in (c.value for c in Channel):
         status, body = await call(client, "POST", "/api/cases", csrf, dispute(channel=channel))
         assert status == 201, body
@@ -142,7 +172,7 @@ async def test_intake_from_every_channel_records_parties_and_first_receiver(
 async def test_id_numbers_never_appear_in_full_in_any_response(
     client: Client, world: World
 ) -> None:
-    csrf = await login(client, "lz_clerk")
+    csrf = await act_as(client, "lz_clerk")
     response = await client.post("/api/cases", json=dispute(), headers={"X-CSRF-Token": csrf})
     texts = [await response.text()]
     case_id = (await response.json())["case"]["id"]
@@ -164,7 +194,7 @@ async def test_id_numbers_never_appear_in_full_in_any_response(
 async def test_intake_without_a_type_waits_for_registration(
     client: Client, world: World, settings: Settings
 ) -> None:
-    csrf = await login(client, "lz_clerk")
+    csrf = await act_as(client, "lz_clerk")
     case = await take_in(client, csrf, dispute_type=None, channel="hotline")
     assert case["status"] == "accepted"
     assert case["number"] is None
@@ -189,7 +219,7 @@ async def test_numbers_increase_without_gaps_per_county_and_year(
     client: Client, world: World, db: AsyncSession, settings: Settings
 ) -> None:
     year = year_of(settings)
-    lz = await login(client, "lz_clerk")
+    lz = await act_as(client, "lz_clerk")
     first = await take_in(client, lz)
     numbers = [first["number"]] + [(await take_in(client, lz))["number"] for _ in range(2)]
     # A township's and a village's cases share their county's sequence.
@@ -208,15 +238,15 @@ async def test_numbers_increase_without_gaps_per_county_and_year(
     assert status == 200
     assert body["number"] == f"({year})凉综调字第0006号"
 
-    mq = await login(client, "mq_clerk")
+    mq = await act_as(client, "mq_clerk")
     assert (await take_in(client, mq))["number"] == f"({year})民综调字第0001号"
     assert (await take_in(client, mq))["number"] == f"({year})民综调字第0002号"
 
-    admin = await login(client, "admin")
+    admin = await act_as(client, "admin")
     assert (await take_in(client, admin))["number"] == f"({year})武综调字第0001号"
 
     # A case accepted last year is numbered in last year's sequence.
-    lz = await login(client, "lz_clerk")
+    lz = await act_as(client, "lz_clerk")
     old = await take_in(client, lz, dispute_type=None)
     await execute(
         db,
@@ -235,7 +265,7 @@ async def test_numbers_increase_without_gaps_per_county_and_year(
 async def test_deadlines_follow_lane_and_type(
     client: Client, world: World, settings: Settings
 ) -> None:
-    csrf = await login(client, "lz_clerk")
+    csrf = await act_as(client, "lz_clerk")
     today = settings.today()
 
     def after(days: int) -> str:
@@ -269,7 +299,7 @@ async def test_deadlines_follow_lane_and_type(
 async def test_routing_down_up_and_to_every_kind_of_target(
     client: Client, world: World, db: AsyncSession
 ) -> None:
-    lz = await login(client, "lz_clerk")
+    lz = await act_as(client, "lz_clerk")
     case = await take_in(client, lz)
     case_id = case["id"]
 
@@ -282,7 +312,7 @@ async def test_routing_down_up_and_to_every_kind_of_target(
 
     assert (await route(lz, target="centre", org_code="620602001"))["centre_code"] == "620602001"
     assert (await route(lz, target="centre", org_code="620602001001"))["status"] == "routed"
-    village = await login(client, "village_clerk")
+    village = await act_as(client, "village_clerk")
     status, seen = await call(client, "GET", f"/api/cases/{case_id}")
     assert status == 200 and seen["centre_code"] == "620602001001"
     # The village reports it up to the county (上报), and no longer sees it.
@@ -290,7 +320,7 @@ async def test_routing_down_up_and_to_every_kind_of_target(
     status, _ = await call(client, "GET", f"/api/cases/{case_id}")
     assert status == 404
 
-    lz = await login(client, "lz_clerk")
+    lz = await act_as(client, "lz_clerk")
     room = await route(lz, target="room", org_code="620602-R01")
     assert room["room_code"] == "620602-R01"
     department = await route(lz, target="department", org_code="620602-D01")
@@ -340,7 +370,7 @@ async def test_routing_down_up_and_to_every_kind_of_target(
 
 
 async def test_mediator_starts_mediation(client: Client, world: World) -> None:
-    lz = await login(client, "lz_clerk")
+    lz = await act_as(client, "lz_clerk")
     case = await take_in(client, lz)
     status, _ = await call(
         client,
@@ -353,7 +383,7 @@ async def test_mediator_starts_mediation(client: Client, world: World) -> None:
     # Starting is the mediator's (or a supervisor's) step, not the clerk's.
     status, _ = await call(client, "POST", f"/api/cases/{case['id']}/start", lz)
     assert status == 403
-    csrf = await login(client, "laowang")
+    csrf = await act_as(client, "laowang")
     status, started = await call(client, "POST", f"/api/cases/{case['id']}/start", csrf)
     assert status == 200, started
     assert started["status"] == "mediating"
@@ -367,7 +397,7 @@ async def test_mediator_starts_mediation(client: Client, world: World) -> None:
 async def test_supervision_of_an_overdue_case(
     client: Client, world: World, db: AsyncSession, settings: Settings
 ) -> None:
-    lz = await login(client, "lz_clerk")
+    lz = await act_as(client, "lz_clerk")
     case = await take_in(client, lz)
     await execute(
         db,
@@ -381,7 +411,7 @@ async def test_supervision_of_an_overdue_case(
     assert status == 403
     assert body["error"]["message"] == "您的角色不能执行此操作。"
 
-    csrf = await login(client, "lz_super")
+    csrf = await act_as(client, "lz_super")
     status, listed = await call(client, "GET", "/api/cases?overdue=true")
     assert status == 200
     assert [c["id"] for c in listed["items"]] == [case["id"]]
@@ -410,15 +440,15 @@ async def test_supervision_of_an_overdue_case(
 async def test_joint_consultation_summons_departments_who_report_once(
     client: Client, world: World, db: AsyncSession, settings: Settings
 ) -> None:
-    lz = await login(client, "lz_clerk")
+    lz = await act_as(client, "lz_clerk")
     case = await take_in(client, lz, dispute_type="labour", title="拖欠农民工工资")
     case_id = case["id"]
     # Neither department sees the case before it is summoned.
     for liaison in ("lz_liaison", "lz_housing"):
-        await login(client, liaison)
+        await act_as(client, liaison)
         assert (await call(client, "GET", f"/api/cases/{case_id}"))[0] == 404
 
-    csrf = await login(client, "lz_super")
+    csrf = await act_as(client, "lz_super")
     status, body = await call(
         client,
         "POST",
@@ -457,7 +487,7 @@ async def test_joint_consultation_summons_departments_who_report_once(
 
     reply_ids: dict[str, int] = {}
     for liaison in ("lz_liaison", "lz_housing"):
-        csrf = await login(client, liaison)
+        csrf = await act_as(client, liaison)
         status, seen = await call(client, "GET", f"/api/cases/{case_id}")
         assert status == 200, seen
         status, listed = await call(client, "GET", "/api/cases")
@@ -471,7 +501,7 @@ async def test_joint_consultation_summons_departments_who_report_once(
         reply_ids[liaison] = queue[0]["id"]
 
     # Another department's summons is not theirs to answer.
-    csrf = await login(client, "lz_liaison")
+    csrf = await act_as(client, "lz_liaison")
     status, _ = await call(
         client,
         "POST",
@@ -506,7 +536,7 @@ async def test_joint_consultation_summons_departments_who_report_once(
         day=settings.today() - dt.timedelta(days=1),
         id=consultation_id,
     )
-    csrf = await login(client, "lz_housing")
+    csrf = await act_as(client, "lz_housing")
     status, _ = await call(
         client,
         "POST",
@@ -526,7 +556,7 @@ async def test_joint_consultation_summons_departments_who_report_once(
         == "late"
     )
 
-    await login(client, "lz_super")
+    await act_as(client, "lz_super")
     status, events = await call(client, "GET", f"/api/cases/{case_id}/timeline")
     reports = [e["detail"] for e in events if e["kind"] == "department_reported"]
     assert [(r["department"], r["late"]) for r in reports] == [
@@ -541,9 +571,9 @@ async def test_joint_consultation_summons_departments_who_report_once(
 
 
 async def test_closure_with_each_outcome(client: Client, world: World, db: AsyncSession) -> None:
-    lz = await login(client, "lz_clerk")
+    lz = await act_as(client, "lz_clerk")
     cases = [await take_in(client, lz) for _ in range(3)]
-    csrf = await login(client, "lz_super")
+    csrf = await act_as(client, "lz_super")
 
     async def close(case_id: int, body: dict[str, Any]) -> tuple[int, Any]:
         return await call(client, "POST", f"/api/cases/{case_id}/close", csrf, body)
@@ -585,7 +615,7 @@ async def test_full_case_timeline_in_order(
     client: Client, world: World, db: AsyncSession, settings: Settings
 ) -> None:
     """One case through every step; the timeline lists each, in order."""
-    lz = await login(client, "lz_clerk")
+    lz = await act_as(client, "lz_clerk")
     case = await take_in(client, lz, dispute_type=None)
     case_id = case["id"]
     assert (await call(client, "POST", f"/api/cases/{case_id}/feedback", lz, {"note": "x"}))[
@@ -613,11 +643,11 @@ async def test_full_case_timeline_in_order(
         ),
     ]
     for username, method, action, body in steps:
-        csrf = await login(client, username)
+        csrf = await act_as(client, username)
         status, result = await call(client, method, f"/api/cases/{case_id}/{action}", csrf, body)
         assert status in (200, 201), (action, result)
 
-    csrf = await login(client, "lz_liaison")
+    csrf = await act_as(client, "lz_liaison")
     _, queue = await call(client, "GET", "/api/summonses")
     status, _ = await call(
         client, "POST", f"/api/summonses/{queue[0]['id']}/reply", csrf, {"response": "已报到"}
@@ -629,7 +659,7 @@ async def test_full_case_timeline_in_order(
     )
     assert status == 403
 
-    csrf = await login(client, "laowang")
+    csrf = await act_as(client, "laowang")
     status, closed = await call(
         client, "POST", f"/api/cases/{case_id}/close", csrf, {"outcome": "mediated"}
     )
@@ -697,7 +727,7 @@ async def test_full_case_timeline_in_order(
 async def test_follow_up_cannot_be_given_to_someone_who_could_not_record_it(
     client: Client, world: World, db: AsyncSession, settings: Settings
 ) -> None:
-    lz = await login(client, "lz_super")
+    lz = await act_as(client, "lz_super")
     case = await take_in(client, lz)
     await call(client, "POST", f"/api/cases/{case['id']}/close", lz, {"outcome": "mediated"})
     due_on = (settings.today() + dt.timedelta(days=7)).isoformat()
@@ -725,7 +755,7 @@ async def test_follow_up_cannot_be_given_to_someone_who_could_not_record_it(
 async def test_ratings_by_parties_through_their_link(
     client: Client, world: World, db: AsyncSession
 ) -> None:
-    csrf = await login(client, "lz_super")
+    csrf = await act_as(client, "lz_super")
     status, body = await call(client, "POST", "/api/cases", csrf, dispute())
     case = body["case"]
     links = body["party_links"]
@@ -738,7 +768,7 @@ async def test_ratings_by_parties_through_their_link(
         assert response.status in (302, 303), await response.text()
         party_csrf = await scalar(
             db,
-            "SELECT csrf_token FROM web_sessions WHERE party_id = :id",
+            "SELECT csrf_token FROM web_sessions WHERE party_id = :id ORDER BY id DESC",
             id=int(by_role[role]),
         )
         return str(party_csrf)
@@ -748,7 +778,7 @@ async def test_ratings_by_parties_through_their_link(
     assert status == 409
     assert body["error"]["message"] == "案件办结后才能评价。"
 
-    csrf = await login(client, "lz_super")
+    csrf = await act_as(client, "lz_super")
     await call(client, "POST", f"/api/cases/{case['id']}/close", csrf, {"outcome": "mediated"})
 
     party = await as_party("agent")
@@ -799,10 +829,10 @@ async def test_online_submission_accepted_at_the_window(
     case_id = filed["reference"]
 
     # Another county's window does not see it.
-    await login(client, "mq_clerk")
+    await act_as(client, "mq_clerk")
     assert (await call(client, "GET", f"/api/cases/{case_id}"))[0] == 404
 
-    csrf = await login(client, "lz_clerk")
+    csrf = await act_as(client, "lz_clerk")
     status, listed = await call(client, "GET", "/api/cases?status=submitted")
     assert [c["id"] for c in listed["items"]] == [case_id]
     status, case = await call(client, "GET", f"/api/cases/{case_id}")
@@ -829,7 +859,7 @@ async def test_online_submission_declined_with_a_reason(
 ) -> None:
     status, filed = await call(client, "POST", "/api/public/disputes", None, online_dispute())
     case_id = filed["reference"]
-    csrf = await login(client, "lz_clerk")
+    csrf = await act_as(client, "lz_clerk")
     status, body = await call(client, "POST", f"/api/cases/{case_id}/decline", csrf, {})
     assert status == 422
     assert body["error"]["fields"] == {"reason": "此项必填。"}
@@ -855,7 +885,7 @@ async def test_online_submission_declined_with_a_reason(
 async def test_database_refuses_to_change_or_delete_timeline_entries(
     client: Client, world: World, db: AsyncSession
 ) -> None:
-    csrf = await login(client, "lz_clerk")
+    csrf = await act_as(client, "lz_clerk")
     case = await take_in(client, csrf)
     count = await scalar(db, "SELECT count(*) FROM case_events WHERE case_id = :id", id=case["id"])
     assert count == 2
