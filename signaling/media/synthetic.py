@@ -214,6 +214,7 @@ class SyntheticParticipant:
         audio: EncodedClip | None,
         decode: bool = False,
         drop_outgoing: Callable[[int], bool] | None = None,
+        drop_incoming: Callable[[int], bool] | None = None,
     ) -> None:
         self.name = name
         self.decode = decode
@@ -223,12 +224,15 @@ class SyntheticParticipant:
         self.video_track = ReplayTrack("video", video) if video else None
         self.audio_track = ReplayTrack("audio", audio) if audio else None
         self._drop_outgoing = drop_outgoing
+        self._drop_incoming = drop_incoming
+        self._seen_incoming: set[tuple[int, int]] = set()
+        self.dropped_incoming = 0
         self._sent_seqs: set[int] = set()
         self.dropped_outgoing = 0
         self.by_ssrc: dict[int, SsrcCounters] = {}
         self.packets_by_track: Counter[str] = Counter()
         self.decoded_by_track: Counter[str] = Counter()
-        self.first_decoded_key: dict[str, bool] = {}
+        self.frame_sizes: dict[str, tuple[int, int]] = {}
         self.mid_by_ssrc: dict[int, str] = {}
         self.track_by_mid: dict[str, TrackInfo | None] = {}
         self._original_rtp: Any = None
@@ -250,8 +254,9 @@ class SyntheticParticipant:
         if self.audio_track is not None:
             t = self.publish_pc.addTransceiver(self.audio_track, direction="sendonly")
             t.setCodecPreferences(glue.codec_capabilities("audio", "audio/opus"))
+        video = None
         if self.video_track is not None:
-            t = self.publish_pc.addTransceiver(self.video_track, direction="sendonly")
+            t = video = self.publish_pc.addTransceiver(self.video_track, direction="sendonly")
             t.setCodecPreferences(glue.codec_capabilities("video", "video/VP8"))
             glue._set(t.sender, "_send_keyframe", self.video_track.request_keyframe)
         await self.publish_pc.setLocalDescription(await self.publish_pc.createOffer())
@@ -264,7 +269,8 @@ class SyntheticParticipant:
                     seq = (data[2] << 8) | data[3]
                     first = seq not in self._sent_seqs
                     self._sent_seqs.add(seq)
-                    if first and data[1] & 0x7F != 111 and self._drop(seq):
+                    video_pt = glue.payload_type(video) if video is not None else None
+                    if first and data[1] & 0x7F == video_pt and self._drop(seq):
                         self.dropped_outgoing += 1
                         return
                 await original(data)
@@ -308,6 +314,9 @@ class SyntheticParticipant:
     async def _on_rtp(self, data: bytes, arrival_time_ms: int = 0) -> None:
         try:
             _, _, seq, _, ssrc = RTP_HEADER.unpack_from(data)
+            if self._drop_incoming is not None and self._first_drop(ssrc, seq):
+                self.dropped_incoming += 1
+                return
             counters = self.by_ssrc.get(ssrc)
             if counters is None:
                 counters = self.by_ssrc[ssrc] = SsrcCounters()
@@ -336,6 +345,14 @@ class SyntheticParticipant:
         if self.decode and self._original_rtp is not None:
             await self._original_rtp(data, arrival_time_ms=arrival_time_ms)
 
+    def _first_drop(self, ssrc: int, seq: int) -> bool:
+        """Drop the first arrival of chosen video packets (retransmissions get through)."""
+        track = self.track_of_ssrc(ssrc)
+        if track is None or track.kind != "video" or (ssrc, seq) in self._seen_incoming:
+            return False
+        self._seen_incoming.add((ssrc, seq))
+        return self._drop_incoming is not None and self._drop_incoming(seq)
+
     async def _consume(self, track: MediaStreamTrack) -> None:
         mid = None
         for transceiver in self.subscribe_pc.getTransceivers():
@@ -348,8 +365,8 @@ class SyntheticParticipant:
                 if info is None:
                     continue
                 self.decoded_by_track[info.track_id] += 1
-                if info.track_id not in self.first_decoded_key and isinstance(frame, av.VideoFrame):
-                    self.first_decoded_key[info.track_id] = bool(frame.key_frame)
+                if isinstance(frame, av.VideoFrame):
+                    self.frame_sizes[info.track_id] = (frame.width, frame.height)
                 self.frame_event.set()
 
     def first_packets_were_keyframes(self) -> list[bool]:
