@@ -8,9 +8,11 @@ status allow the action; the workflow checks again, so a hand-made post gets 403
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy import select
@@ -77,6 +79,8 @@ from server.workflow.intake import INTAKE_ROLES
 from server.workflow.routing import ROUTABLE, ROUTING_ROLES
 from server.workflow.timeline import events
 
+# Event times in the timeline are shown on the centres' calendar, like the ``datetime`` filter.
+CENTRE_TIMEZONE = "Asia/Shanghai"
 ROUTE_TARGETS = ("mediator", "room", "centre", "department", "court")
 TARGET_KINDS: dict[str, tuple[OrgKind, ...]] = {
     "centre": CENTRE_KINDS,
@@ -254,7 +258,41 @@ def event_text(t: Translator, event: CaseEvent) -> tuple[str, str]:
         return t("timeline.rated", score=d.get("score", "")), quote
     if kind in ("mediation_started", "feedback_given", "submitted_online", "declined"):
         return t(f"timeline.{kind}"), quote
-    return t("timeline.other", kind=kind), quote
+    return _hearing_event_text(t, event), quote
+
+
+def _local_time(value: object) -> str:
+    try:
+        moment = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(ZoneInfo(CENTRE_TIMEZONE)).strftime("%Y-%m-%d %H:%M")
+
+
+def _hearing_event_text(t: Translator, event: CaseEvent) -> str:
+    """Sentences for the video hearings' events (their wording lives in hearing.json)."""
+    d = event.detail or {}
+    kind = event.kind
+    if kind == "hearing_scheduled" and t.has("timeline.hearing_scheduled"):
+        return t(
+            "timeline.hearing_scheduled",
+            kind=_vocab(t, "hearing.kind", d.get("hearing_kind")),
+            starts_at=_local_time(d.get("starts_at", "")),
+        )
+    if kind == "identity_checked" and t.has("timeline.identity_checked"):
+        return t(
+            "timeline.identity_checked",
+            participant=d.get("participant", ""),
+            role=_vocab(t, "hearing.role", d.get("role")),
+            outcome=_vocab(t, "hearing.identity_outcome", d.get("outcome")),
+        )
+    if kind == "recording_consent":
+        key = "timeline.recording_consent_" + ("given" if d.get("given") else "declined")
+        if t.has(key):
+            return t(key, participant=event.actor_label, version=d.get("notice_version", ""))
+    return t("timeline.other", kind=kind)
 
 
 def _actor(t: Translator, event: CaseEvent, people: dict[int, Staff]) -> str:
