@@ -44,14 +44,23 @@ def is_api(request: web.Request) -> bool:
 @web.middleware
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Headers every response carries: no referrer (tokens travel in links), CSP, no framing."""
-    response = await handler(request)
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        # Raised responses (redirects, 405) carry the same headers.
+        _add_security_headers(request, exc)
+        raise
+    _add_security_headers(request, response)
+    return response
+
+
+def _add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     if not request.path.startswith("/static/"):
         response.headers.setdefault("Cache-Control", "no-store")
-    return response
 
 
 @web.middleware
@@ -138,7 +147,11 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         if request.method in UNSAFE_METHODS:
             await check_csrf(request, context)
         try:
-            response = await handler(request)
+            response: web.StreamResponse = await handler(request)
+        except BilinError as exc:
+            # Answered here rather than in ``errors`` so the language cookie below is set on
+            # error responses too (``?lang=en`` on a refused form must stick).
+            response = error_response(request, exc.status, exc)
         except BaseException:
             await db.rollback()
             raise
