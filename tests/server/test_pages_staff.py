@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.principal import StaffPrincipal
 from server.auth.sessions import staff_principal
 from server.db import Case, CaseEvent, FollowUp, Party, Summons
-from server.schemas.cases import IntakeRequest, PartyIn, PublicDisputeRequest
+from server.schemas.cases import IntakeRequest, PartyIn, PublicDisputeRequest, RouteRequest
 from server.settings import WEB_DIR, Settings
 from server.vocabulary import (
     CaseStatus,
@@ -29,7 +29,7 @@ from server.vocabulary import (
     PartyRole,
     Role,
 )
-from server.workflow import intake, submission
+from server.workflow import intake, routing, submission
 from server.workflow.submission import party_for_token
 from tests.world import PASSWORD, World, id_number
 
@@ -184,18 +184,17 @@ async def test_wrong_password_is_refused_on_the_login_page(client: Client, world
     assert 'value="lz_clerk"' in page
 
 
-async def test_header_shows_the_person_and_their_nav(client: Client, world: World) -> None:
-    await page_login(client, "lz_clerk")
+async def test_header_shows_the_person_their_nav_and_a_logout_button(
+    client: Client, world: World
+) -> None:
+    csrf = await page_login(client, "lz_clerk")
     page = await (await client.get("/")).text()
     assert "受理窗口工作人员" in page and "凉州区综治中心" in page
     for href in ('href="/"', 'href="/cases"', 'href="/cases/new"', 'href="/dashboard"'):
         assert href in page
-    assert 'action="/logout"' in page
+    assert 'href="/?lang=en"' in page
     assert 'aria-live="polite"' in page and 'class="skip-link"' in page
 
-
-async def test_logout_ends_the_session(client: Client, world: World) -> None:
-    csrf = await page_login(client, "lz_clerk")
     await page_logout(client, csrf)
     response = await client.get("/", allow_redirects=False)
     assert response.status == 303
@@ -244,6 +243,33 @@ async def test_supervisor_queue_shows_overdue_and_nearly_due_cases(
     assert "已超期的纠纷" in overdue and "已超期" in overdue and "快到期的纠纷" not in overdue
     assert "快到期的纠纷" in near and "已超期的纠纷" not in near
     assert "不急的纠纷" not in page
+
+
+async def test_mediator_and_judge_queues_show_what_was_routed_to_them(
+    client: Client, world: World, db: AsyncSession, settings: Settings
+) -> None:
+    to_room = await new_case(db, world, settings, title="转到老王说理室的纠纷")
+    to_court = await new_case(db, world, settings, title="提交法院的纠纷")
+    await new_case(db, world, settings, title="还没分流的纠纷")
+    clerk = await principal(db, world, "lz_clerk")
+    await routing.route(
+        db, clerk, to_room, RouteRequest(target="room", org_code="620602-R01", reason="邻里")
+    )
+    await routing.route(
+        db, clerk, to_court, RouteRequest(target="court", org_code="620602-C01", reason="确认")
+    )
+    await db.commit()
+
+    csrf = await page_login(client, "laowang")
+    page = await (await client.get("/")).text()
+    assert "转到老王说理室的纠纷" in section(page, "queue-routed_to_me")
+    assert "提交法院的纠纷" not in page and "还没分流的纠纷" not in page
+    await page_logout(client, csrf)
+
+    await page_login(client, "lz_judge")
+    page = await (await client.get("/")).text()
+    assert "提交法院的纠纷" in section(page, "queue-court")
+    assert "转到老王说理室的纠纷" not in page
 
 
 # --- Intake form ------------------------------------------------------------------------------
