@@ -10,6 +10,7 @@ through the parties' links, and follow-up visits.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
 import itertools
 import random
@@ -33,6 +34,7 @@ from server.db import (
     Rating,
     Routing,
     Staff,
+    Supervision,
 )
 from server.demo.accounts import ACCOUNTS
 from server.demo.orgs import (
@@ -187,12 +189,21 @@ MONTH_FACTORS: dict[DisputeType, tuple[float, ...]] = {
     DisputeType.LAND_CONTRACT: (0.6, 0.8, 1.6, 1.4, 1.0, 0.8),
     DisputeType.MARRIAGE_FAMILY: (1.1, 1.5, 1.1, 0.9, 0.9, 0.8),
 }
-# Public holidays of 2022 (Spring Festival, Qingming, Labour Day, Dragon Boat).
+# Public holidays of 2022 (New Year, Spring Festival, Qingming, Labour Day, Dragon Boat), and
+# the weekend days worked in exchange (调休).
 HOLIDAYS = (
+    (dt.date(2022, 1, 1), dt.date(2022, 1, 3)),
     (dt.date(2022, 1, 31), dt.date(2022, 2, 6)),
     (dt.date(2022, 4, 3), dt.date(2022, 4, 5)),
     (dt.date(2022, 4, 30), dt.date(2022, 5, 4)),
     (dt.date(2022, 6, 3), dt.date(2022, 6, 5)),
+)
+WORKED_WEEKENDS = (
+    dt.date(2022, 1, 29),
+    dt.date(2022, 1, 30),
+    dt.date(2022, 4, 2),
+    dt.date(2022, 4, 24),
+    dt.date(2022, 5, 7),
 )
 RATING_SCORES = ((5, 0.78), (4, 0.17), (3, 0.04), (2, 0.01))
 RATING_SCORES_NOT_MEDIATED = ((4, 0.2), (3, 0.5), (2, 0.2), (1, 0.1))
@@ -288,6 +299,7 @@ class Plan:
     parties: list[dict[str, Any]] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     routing: dict[str, Any] | None = None
+    supervision: dict[str, Any] | None = None
     ratings: list[tuple[int, int, str, dt.datetime]] = field(default_factory=list)
     follow_up: Visit | None = None
     submitted_at: dt.datetime | None = None
@@ -443,15 +455,20 @@ class History:
 
     def _person(self, place: Place, **kwargs: Any) -> Person:
         county = place.county or COUNTIES[0]
-        tibetan = 0.35 if county.code == "620623" else 0.0
-        return self.people.person(county.code, county.old_id_area, tibetan_share=tibetan, **kwargs)
+        kwargs.setdefault("tibetan_share", 0.35 if county.code == "620623" else 0.0)
+        return self.people.person(county.code, county.old_id_area, **kwargs)
 
     def _address(self, place: Place) -> str:
         county = place.county or COUNTIES[0]
-        if place.urban or not place.township:
-            township = place.township or self.rng.choice(county.townships)[1]
-            return self.people.town_address(county.name, township)
-        return self.people.rural_address(county.name, place.township, place.village)
+        if place.township:
+            if place.urban:
+                return self.people.town_address(county.name, place.township)
+            return self.people.rural_address(county.name, place.township, place.village)
+        # At the county and city centres people come from town and from the villages.
+        township = self.rng.choice(county.townships)[1]
+        if self.rng.random() < 0.45:
+            return self.people.town_address(county.name, county.townships[0][1])
+        return self.people.rural_address(county.name, township)
 
     # ---- dates --------------------------------------------------------------------------------
 
@@ -460,6 +477,8 @@ class History:
         day = FIRST_DAY
         while day <= LAST_DAY:
             weight = (1.0, 1.0, 1.0, 1.0, 1.0, 0.35, 0.25)[day.weekday()]
+            if day in WORKED_WEEKENDS:
+                weight = 1.0
             if any(start <= day <= end for start, end in HOLIDAYS):
                 weight = 0.15
             days.append((day, weight))
@@ -520,6 +539,7 @@ class History:
         for plan in plans:
             self._route(plan)
             self._settle(plan)
+            self._supervise(plan)
             self._aftercare(plan)
             self._fill_texts(plan)
         self._number(plans)
@@ -588,24 +608,15 @@ class History:
                     self._firm(rng.choice(FIRM_NAMES["property"]), PartyRole.APPLICANT, county)
                 )
                 continue
-            kwargs: dict[str, Any] = {}
-            if template.elderly:
-                kwargs = {"born_from": 1934, "born_to": 1952}
-            person = self._person(place, **kwargs)
+            born_from, born_to = template.born
+            person = self._person(place, born_from=born_from, born_to=born_to)
             first = first or person
             applicants.append(self._party(person, PartyRole.APPLICANT, self._address(place)))
         if template.respondent == "person":
-            kwargs = {}
-            if template.spouses and first is not None:
-                kwargs = {
-                    "male": not first.male,
-                    "born_from": first.born.year - 6,
-                    "born_to": min(first.born.year + 6, 2000),
-                }
-            if template.elderly:
-                kwargs = {"born_from": 1960, "born_to": 1985}
             respondent = self._party(
-                self._person(place, **kwargs), PartyRole.RESPONDENT, self._address(place)
+                self._relative(place, template.relation, first),
+                PartyRole.RESPONDENT,
+                self._address(place),
             )
         elif template.respondent == "group":
             village = place.village or self.people.village()
@@ -628,6 +639,34 @@ class History:
                 agent["address"] = "甘肃某律师事务所"
             agent["represents"] = 0
             plan.parties.append(agent)
+
+    def _relative(self, place: Place, relation: str, first: Person | None) -> Person:
+        """The respondent: the applicant's spouse, sibling or child where the dispute says so."""
+        if first is None or not relation:
+            return self._person(place)
+        year = first.born.year
+        family = 1.0 if first.tibetan else 0.0
+        if relation == "spouses":
+            person = self._person(
+                place,
+                male=not first.male,
+                born_from=year - 5,
+                born_to=min(year + 5, 2000),
+                tibetan_share=family,
+            )
+        elif relation == "siblings":
+            person = self._person(
+                place, born_from=year - 8, born_to=min(year + 8, 1990), tibetan_share=family
+            )
+        else:  # an old parent's grown-up child
+            person = self._person(
+                place, born_from=year + 20, born_to=min(year + 35, 1990), tibetan_share=family
+            )
+        # Siblings, and a father's children, share the surname (Tibetan names have none).
+        kin = relation == "siblings" or (relation == "parent" and first.male)
+        if kin and not first.tibetan and not person.tibetan:
+            person = dataclasses.replace(person, name=first.name[0] + person.name[1:])
+        return person
 
     def _party(self, person: Person, role: PartyRole, address: str) -> dict[str, Any]:
         # Some respondents never gave their ID number at the window.
@@ -765,6 +804,36 @@ class History:
         if rng.random() < 0.95:
             plan.feedback_at = self._later(closed_at, 5, 600)
 
+    def _supervise(self, plan: Plan) -> None:
+        """督办: a supervisor chases a case the day after its time limit ran out."""
+        day = plan.deadline_on + dt.timedelta(days=1)
+        at = self._office_time(day)
+        if at >= plan.closed_at - dt.timedelta(hours=1):
+            return
+        county = plan.handler.county
+        supervisor = (county and self._account(county.code, Role.SUPERVISOR)) or self._account(
+            CITY, Role.SUPERVISOR
+        )
+        if supervisor is None:
+            return
+        respond_by = day + dt.timedelta(days=3)
+        centre = plan.handler.centre.name
+        note = f"已超过办理时限，请{centre}加快调处，于{_chinese_date(respond_by)}前报告进展。"
+        plan.supervision = {
+            "at": at,
+            "by_id": supervisor.staff_id,
+            "note": note,
+            "respond_by": respond_by,
+        }
+        plan.events.append(
+            (
+                at,
+                "supervised",
+                supervisor,
+                {"note": note, "respond_by": respond_by.isoformat(), "overdue": True},
+            )
+        )
+
     def _aftercare(self, plan: Plan) -> None:
         """Ratings through the parties' links, and follow-up visits by centres with accounts."""
         rng = self.rng
@@ -799,7 +868,8 @@ class History:
         a, b = applicants[0]["name"], respondent["name"]
         county = plan.place.county or COUNTIES[0]
         low, high = t.amount if t.amount != (0, 0) else (1_000, 10_000)
-        amount = rng.randint(low // 100, high // 100) * 100
+        amount = rng.randint(low // t.round_to, high // t.round_to) * t.round_to
+        part_round = max(100, t.round_to // 10)
         place = plan.place
         if place.urban:
             where = f"{county.name}{rng.choice(ESTATES)}"
@@ -815,7 +885,7 @@ class History:
             "n": rng.randint(2, 5),
             "mu": rng.randint(3, 40),
             "amt": amount,
-            "part": int(amount * rng.uniform(0.6, 0.95)) // 100 * 100,
+            "part": int(amount * rng.uniform(0.6, 0.95)) // part_round * part_round,
             "days": rng.randint(7, 60),
             "date": _chinese_date(plan.accepted_on + dt.timedelta(days=rng.randint(10, 60))),
             "wage": rng.randint(15, 28) * 10,
@@ -943,6 +1013,15 @@ class History:
                 {"case_id": case_id, **plan.routing}
                 for plan, case_id in zip(plans, case_ids, strict=True)
                 if plan.routing is not None
+            ],
+        )
+        await _insert(
+            db,
+            Supervision,
+            [
+                {"case_id": case_id, **plan.supervision}
+                for plan, case_id in zip(plans, case_ids, strict=True)
+                if plan.supervision is not None
             ],
         )
         await _insert(

@@ -18,16 +18,28 @@ SURNAMES = (
     "王李张刘马陈杨赵徐魏何孙郭朱冯蔡胡高罗董柴段蒋田范祁雷贾韩吴苏梁石白闫任程许"
     "谢唐宋沈曹袁邓彭吕卢丁姚潘余杜戴夏钟汪付金崔侯邵孟龙万雍晏俞"
 )
-MALE_GIVEN = _words(
-    "建国 建军 志强 国栋 海军 文斌 永福 兴国 天宝 彦龙 玉林 德明 振华 成军 明 军 强 伟 "
-    "涛 斌 勇 杰 鹏 磊 刚 辉 平 林 东 生 福 发 忠 荣 国庆 国华 国强 红军 卫东 学军 "
-    "多福 有才 有福 得福 长寿 进财 万福 春生 春林 建华 新华 兴旺 永平 永军 永强 "
-    "宏伟 宏涛 鹏飞 浩然 子轩 宇航 俊杰 博文 晓东 小龙 晓军 继红 继军 玉成 玉堂"
+# Given names by generation: born before about 1975, at any time, after about 1988.
+MALE_GIVEN: tuple[tuple[str, ...], ...] = (
+    _words(
+        "建国 建军 国栋 国庆 国华 国强 红军 卫东 学军 兴国 振华 成军 多福 有才 有福 得福 "
+        "长寿 进财 万福 春生 春林 永福 玉林 玉成 玉堂 德明 天宝 新华"
+    ),
+    _words(
+        "志强 海军 文斌 彦龙 明 军 强 伟 涛 斌 勇 杰 鹏 磊 刚 辉 平 林 东 生 忠 荣 "
+        "建华 兴旺 永平 永军 永强 宏伟 晓东 晓军 继红 继军 小龙"
+    ),
+    _words("浩然 子轩 宇航 俊杰 博文 鹏飞 宏涛 家豪 子豪 嘉乐 一鸣 天佑"),
 )
-FEMALE_GIVEN = _words(
-    "秀兰 秀英 桂兰 玉兰 玉梅 玉珍 淑芳 丽娟 晓燕 红梅 明霞 雪梅 海燕 春花 菊花 "
-    "兰 芳 静 丽 霞 燕 娟 梅 敏 丹 莉 萍 红 艳 慧 婷 琳 欣怡 雨涵 梓涵 佳怡 "
-    "文静 晓丽 小红 小梅 金花 彩霞 彩云 凤英 凤琴 月琴 爱琴 爱萍 翠兰 翠英 建华"
+FEMALE_GIVEN: tuple[tuple[str, ...], ...] = (
+    _words(
+        "秀兰 秀英 桂兰 玉兰 玉梅 玉珍 淑芳 春花 菊花 金花 凤英 凤琴 月琴 爱琴 爱萍 "
+        "翠兰 翠英 兰英 桂英 建华"
+    ),
+    _words(
+        "丽娟 晓燕 红梅 明霞 雪梅 海燕 兰 芳 静 丽 霞 燕 娟 梅 敏 丹 莉 萍 红 艳 "
+        "慧 文静 晓丽 小红 小梅 彩霞 彩云"
+    ),
+    _words("欣怡 雨涵 梓涵 佳怡 婷 琳 思雨 雅琪 梦瑶 诗涵 紫萱"),
 )
 # Tianzhu is a Tibetan autonomous county; Tibetan names carry no surname.
 TIBETAN_MALE = _words(
@@ -55,6 +67,7 @@ class Person:
 
     name: str
     male: bool
+    tibetan: bool
     born: dt.date
     id_number: str
     phone: str
@@ -66,15 +79,15 @@ class People:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
 
-    def name(self, male: bool, tibetan: bool = False) -> str:
-        """A realistic full name."""
+    def name(self, male: bool, tibetan: bool = False, born: int = 1975) -> str:
+        """A realistic full name for someone born in ``born``."""
         if tibetan:
             return self.rng.choice(TIBETAN_MALE if male else TIBETAN_FEMALE)
         # Frequent surnames first: a triangular draw favours the start of the list.
         index = int(self.rng.triangular(0, len(SURNAMES), 0))
-        return SURNAMES[min(index, len(SURNAMES) - 1)] + self.rng.choice(
-            MALE_GIVEN if male else FEMALE_GIVEN
-        )
+        old, any_time, young = MALE_GIVEN if male else FEMALE_GIVEN
+        given = any_time + (old if born < 1975 else ()) + (young if born >= 1988 else ())
+        return SURNAMES[min(index, len(SURNAMES) - 1)] + self.rng.choice(given)
 
     def person(
         self,
@@ -98,8 +111,9 @@ class People:
         seq = rng.randint(0, 99) * 10 + rng.choice((1, 3, 5, 7, 9) if is_male else (0, 2, 4, 6, 8))
         first17 = f"{area}{born:%Y%m%d}{seq:03d}"
         return Person(
-            name=self.name(is_male, tibetan),
+            name=self.name(is_male, tibetan, born.year),
             male=is_male,
+            tibetan=tibetan,
             born=born,
             id_number=first17 + id_number_check_digit(first17),
             phone=self.phone(),

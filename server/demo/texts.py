@@ -21,11 +21,12 @@ class Template:
     claims: str
     agreement: str  # the outcome note when mediated
     amount: tuple[int, int] = (0, 0)  # yuan, the range of {amt}
-    respondent: str = "person"  # person, builder, employer, hospital, property, group, firm
+    respondent: str = "person"  # person, group (村民小组), or a kind of firm in FIRM_NAMES
     applicants: tuple[int, int] = (1, 1)  # how many applicants
     applicant: str = "person"  # person or property (a property company claiming fees)
-    spouses: bool = False  # applicant and respondent are (former) husband and wife
-    elderly: bool = False  # the applicant is an old parent ({age})
+    relation: str = ""  # spouses, siblings, or parent (the applicant, {age}) and child
+    born: tuple[int, int] = (1955, 2000)  # the (first) applicant's year of birth
+    round_to: int = 100  # amounts are round to this many yuan
 
 
 TEMPLATES: dict[DisputeType, tuple[Template, ...]] = {
@@ -39,6 +40,8 @@ TEMPLATES: dict[DisputeType, tuple[Template, ...]] = {
             "经调解，双方自愿达成协议：被申请人于{date}前返还彩礼{part}元，“三金”首饰归女方"
             "所有，双方就婚约财产再无其他争议。",
             (60_000, 188_000),
+            born=(1955, 1975),
+            round_to=10_000,
         ),
         Template(
             "赡养",
@@ -47,7 +50,8 @@ TEMPLATES: dict[DisputeType, tuple[Template, ...]] = {
             "请求被申请人每月支付赡养费{monthly}元，并与其他子女轮流照料老人生活起居。",
             "经调解，被申请人认识到赡养老人是法定义务，自愿每月{n}日前支付赡养费{monthly}元，"
             "并与兄弟姐妹按月轮流照料，医疗费用由子女平均分担。",
-            elderly=True,
+            relation="parent",
+            born=(1934, 1952),
         ),
         Template(
             "离婚",
@@ -59,7 +63,8 @@ TEMPLATES: dict[DisputeType, tuple[Template, ...]] = {
             "年满十八周岁，婚后所购住房归申请人所有，申请人补偿被申请人{part}元。已引导双方"
             "到婚姻登记机关办理离婚登记。",
             (30_000, 150_000),
-            spouses=True,
+            relation="spouses",
+            born=(1975, 1998),
         ),
         Template(
             "抚养费",
@@ -68,7 +73,8 @@ TEMPLATES: dict[DisputeType, tuple[Template, ...]] = {
             "请求被申请人支付拖欠的抚养费{amt}元，并按月足额支付。",
             "经调解，被申请人于{date}前一次性支付拖欠的抚养费{part}元，今后每月{n}日前按时支付。",
             (3_000, 24_000),
-            spouses=True,
+            relation="spouses",
+            born=(1975, 1995),
         ),
         Template(
             "分家析产",
@@ -78,6 +84,9 @@ TEMPLATES: dict[DisputeType, tuple[Template, ...]] = {
             "经调解，房屋及院落归被申请人所有，被申请人于{date}前补偿申请人{part}元，双方"
             "今后和睦相处、共同祭扫父母坟茔。",
             (20_000, 80_000),
+            relation="siblings",
+            born=(1950, 1980),
+            round_to=1_000,
         ),
     ),
     DisputeType.NEIGHBOUR: (
@@ -233,6 +242,7 @@ TEMPLATES: dict[DisputeType, tuple[Template, ...]] = {
             "诊疗再无争议。",
             (20_000, 200_000),
             respondent="hospital",
+            born=(1955, 1985),
         ),
         Template(
             "医疗费用",
@@ -296,29 +306,29 @@ TEMPLATES: dict[DisputeType, tuple[Template, ...]] = {
             "经调解，双方同意解除流转合同，被申请人支付拖欠租金{part}元，地上设施由被申请人"
             "限期拆除。",
             (10_000, 80_000),
-            respondent="firm",
+            respondent="farm",
             applicants=(2, 4),
         ),
     ),
     DisputeType.ENVIRONMENT: (
         Template(
             "养殖污染",
-            "被申请人{b}在{place}经营的养殖场粪污处理不当，臭味和蚊蝇影响周边居民生活，"
+            "被申请人{b}位于{place}，粪污处理不当，臭味和蚊蝇影响周边居民生活，"
             "申请人{a}等村民多次反映未果。",
             "请求被申请人规范处理粪污，消除影响。",
             "经调解并会同生态环境部门现场检查，被申请人限期建设粪污收集池、定期清运，"
             "村委会负责监督。",
-            respondent="firm",
+            respondent="livestock",
             applicants=(2, 6),
         ),
         Template(
             "粉尘噪声",
-            "被申请人{b}经营的砂石料场距申请人{a}家不足百米，夜间作业噪声大、粉尘多，"
+            "被申请人{b}的生产场地距申请人{a}家不足百米，夜间作业噪声大、粉尘多，"
             "影响申请人一家休息和庄稼生长。",
             "请求被申请人停止夜间作业，赔偿庄稼损失{amt}元。",
-            "经调解，被申请人停止夜间作业，料场加装防尘网并洒水降尘，赔偿申请人损失{part}元。",
+            "经调解，被申请人停止夜间作业，场地加装防尘网并洒水降尘，赔偿申请人损失{part}元。",
             (2_000, 10_000),
-            respondent="firm",
+            respondent="quarry",
         ),
         Template(
             "草场超载",
@@ -370,10 +380,12 @@ TEMPLATES: dict[DisputeType, tuple[Template, ...]] = {
 # Respondent organisations are anonymised the way Chinese case reports do (某).
 FIRM_NAMES: dict[str, tuple[str, ...]] = {
     "builder": ("甘肃某建筑劳务有限公司", "武威某建设工程有限公司", "甘肃某路桥工程有限公司"),
-    "employer": ("武威某农产品加工有限公司", "凉州区某汽修厂", "某商贸有限公司", "某砖厂"),
+    "employer": ("武威某农产品加工有限公司", "某汽修厂", "某商贸有限公司", "某砖厂"),
     "hospital": ("武威市某医院", "某县人民医院", "某镇卫生院"),
     "property": ("武威某物业服务有限公司", "某物业管理有限公司"),
-    "firm": ("某农业发展有限公司", "某养殖专业合作社", "某砂石料场", "某种植专业合作社"),
+    "farm": ("某农业发展有限公司", "某种植专业合作社", "某设施农业有限公司"),
+    "livestock": ("某养殖专业合作社", "某肉牛养殖场", "某生猪养殖场"),
+    "quarry": ("某砂石料场", "某砖厂", "某建材有限公司"),
 }
 PROJECTS = (
     "安置小区建设工地",
