@@ -92,6 +92,14 @@ async def participants_out(
     checks = await _newest(db, IdentityCheck, ids)
     consents = await _newest(db, RecordingConsent, ids)
     names = {s.id: s.name for s in seats}
+    checkers = {c.checked_by_participant_id for c in checks.values()} - names.keys()
+    if checkers:
+        rows = await db.execute(
+            select(HearingParticipant.id, HearingParticipant.name).where(
+                HearingParticipant.id.in_(checkers)
+            )
+        )
+        names.update({seat_id: name for seat_id, name in rows.all()})
     party_ids = [s.party_id for s in seats if s.party_id is not None]
     recorded_ids: dict[int, str] = {}
     if party_ids:
