@@ -303,6 +303,8 @@ class SyntheticParticipant:
         if self._original_rtp is None:
             dtls = self.subscribe_pc.getTransceivers()[0].receiver.transport
             self._original_rtp, _ = glue.intercept(dtls, self._on_rtp, None)
+            if self._drop_incoming is not None:
+                self._lose_on_the_wire(dtls.transport)
         await self.subscribe_pc.setLocalDescription(await self.subscribe_pc.createAnswer())
         return str(self.subscribe_pc.localDescription.sdp)
 
@@ -314,9 +316,6 @@ class SyntheticParticipant:
     async def _on_rtp(self, data: bytes, arrival_time_ms: int = 0) -> None:
         try:
             _, _, seq, _, ssrc = RTP_HEADER.unpack_from(data)
-            if self._drop_incoming is not None and self._first_drop(ssrc, seq):
-                self.dropped_incoming += 1
-                return
             counters = self.by_ssrc.get(ssrc)
             if counters is None:
                 counters = self.by_ssrc[ssrc] = SsrcCounters()
@@ -344,6 +343,25 @@ class SyntheticParticipant:
             logger.exception("synthetic subscriber failed on a packet")
         if self.decode and self._original_rtp is not None:
             await self._original_rtp(data, arrival_time_ms=arrival_time_ms)
+
+    def _lose_on_the_wire(self, ice: Any) -> None:
+        """Drop chosen datagrams before SRTP sees them, as a lossy network would.
+
+        (Dropping after decryption would make SRTP reject the retransmission as a replay.)
+        """
+        original = ice._recv
+
+        async def recv() -> bytes:
+            while True:
+                data: bytes = await original()
+                if len(data) >= 12 and 128 <= data[0] < 192 and not is_rtcp(data):
+                    _, _, seq, _, ssrc = RTP_HEADER.unpack_from(data)
+                    if self._first_drop(ssrc, seq):
+                        self.dropped_incoming += 1
+                        continue
+                return data
+
+        glue._set(ice, "_recv", recv)
 
     def _first_drop(self, ssrc: int, seq: int) -> bool:
         """Drop the first arrival of chosen video packets (retransmissions get through)."""

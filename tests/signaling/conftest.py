@@ -113,6 +113,7 @@ class Media:
         decode: bool = False,
         publish: bool = True,
         drop_outgoing: Callable[[int], bool] | None = None,
+        drop_incoming: Callable[[int], bool] | None = None,
     ) -> tuple[Participant, SyntheticParticipant]:
         client = SyntheticParticipant(
             name,
@@ -120,6 +121,7 @@ class Media:
             self.audio if publish else None,
             decode=decode,
             drop_outgoing=drop_outgoing,
+            drop_incoming=drop_incoming,
         )
         self.signalling.clients[name] = client
         participant = room.join(name, "party", name.title(), location)

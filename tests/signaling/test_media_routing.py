@@ -189,7 +189,12 @@ async def test_late_subscriber_starts_at_a_keyframe_requested_for_it(media: Medi
     requests = alice.video_track.keyframe_requests
 
     _, carol = await media.join(room, "carol", decode=True)
-    await until(lambda: carol.decoded_by_track["alice/camera"] > 5, carol.frame_event)
+    await until(
+        lambda: (
+            carol.decoded_by_track["alice/camera"] > 5 and carol.decoded_by_track["bob/camera"] > 5
+        ),
+        carol.frame_event,
+    )
     assert carol.first_packets_were_keyframes() == [True, True]
     assert alice.video_track.keyframe_requests > requests
 
