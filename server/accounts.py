@@ -51,7 +51,7 @@ async def create_staff(
         raise UserAddError(f"no organisation with code {org_code!r}")
     if org.kind not in ROLE_ORG_KINDS[role]:
         allowed = ", ".join(k.value for k in ROLE_ORG_KINDS[role])
-        raise UserAddError(f"a {role.value} belongs to a {allowed}, not a {org.kind.value}")
+        raise UserAddError(f"a {role.value} belongs to a {allowed}, not a {org.kind}")
     taken = (await db.execute(select(Staff.id).where(Staff.username == username))).first()
     if taken is not None:
         raise UserAddError(f"username {username!r} is taken")
