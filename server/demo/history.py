@@ -335,17 +335,19 @@ class History:
         self.staff = staff
         self.deadline_days = deadline_days
         self.tz = ZoneInfo(timezone)
-        self.places = self._places()
+        self.places, self.villages = self._places()
         self.day_weights = self._day_weights()
         self.cumulative: dict[DisputeType, list[float]] = {}
 
     # ---- places and people ------------------------------------------------------------------
 
     def _account(self, org_code: str, *roles: Role) -> Actor | None:
-        for spec in ACCOUNTS:
-            if spec.org_code == org_code and spec.role in roles and spec.username in self.staff:
-                account = self.staff[spec.username]
-                return Actor(account.id, account.display_name)
+        """The first account of ``org_code`` with a role of ``roles`` (in order of preference)."""
+        for role in roles:
+            for spec in ACCOUNTS:
+                if spec.org_code == org_code and spec.role == role and spec.username in self.staff:
+                    account = self.staff[spec.username]
+                    return Actor(account.id, account.display_name)
         return None
 
     def _someone(self, org: Organisation, salt: str) -> Actor:
@@ -363,62 +365,34 @@ class History:
         }[kind]
         return self._account(org.code, *roles) or self._someone(org, kind)
 
-    def _places(self) -> dict[str, list[Place]]:
-        places: dict[str, list[Place]] = {}
-        city = self.orgs[CITY]
-        places[CITY] = [
-            Place(
-                city,
-                None,
-                "",
-                None,
-                True,
-                self.actor_at(city, "clerk"),
-                self.actor_at(city, "mediator"),
-            )
-        ]
+    def _place(self, org: Organisation, county: County | None, township: str = "") -> Place:
+        village = org.name.removesuffix("综治中心") if org.kind == OrgKind.VILLAGE else None
+        urban = not township or (village or township).endswith(("街道", "社区"))
+        return Place(
+            org,
+            county,
+            township,
+            village,
+            urban,
+            self.actor_at(org, "clerk"),
+            self.actor_at(org, "mediator"),
+        )
+
+    def _places(self) -> tuple[dict[str, Place], dict[str, list[Place]]]:
+        """Centres by code, and each county's village centres."""
+        places = {CITY: self._place(self.orgs[CITY], None)}
+        villages: dict[str, list[Place]] = {}
         for county in COUNTIES:
-            centre = self.orgs[county.code]
-            places[county.code] = [
-                Place(
-                    centre,
-                    county,
-                    "",
-                    None,
-                    True,
-                    self.actor_at(centre, "clerk"),
-                    self.actor_at(centre, "mediator"),
-                )
-            ]
+            places[county.code] = self._place(self.orgs[county.code], county)
+            names = dict(county.townships)
             for code, name in county.townships:
-                org = self.orgs[code]
-                places[code] = [
-                    Place(
-                        org,
-                        county,
-                        name,
-                        None,
-                        name.endswith("街道"),
-                        self.actor_at(org, "clerk"),
-                        self.actor_at(org, "mediator"),
-                    )
-                ]
-            for code, name in VILLAGES:
-                if code.startswith(county.code):
-                    org = self.orgs[code]
-                    township = dict(county.townships)[township_of(code)]
-                    places.setdefault(f"{county.code}:villages", []).append(
-                        Place(
-                            org,
-                            county,
-                            township,
-                            name,
-                            name.endswith("社区"),
-                            self.actor_at(org, "clerk"),
-                            self.actor_at(org, "mediator"),
-                        )
-                    )
-        return places
+                places[code] = self._place(self.orgs[code], county, name)
+            villages[county.code] = [
+                self._place(self.orgs[code], county, names[township_of(code)])
+                for code, _ in VILLAGES
+                if code.startswith(county.code)
+            ]
+        return places, villages
 
     def _choose(self, weighted: list[tuple[T, float]]) -> T:
         total = sum(w for _, w in weighted)
@@ -432,16 +406,16 @@ class History:
     def _place_for(self, dispute_type: DisputeType) -> Place:
         area = self._choose(list(AREA_WEIGHTS.items()))
         if area == CITY:
-            return self.places[CITY][0]
+            return self.places[CITY]
         county = next(c for c in COUNTIES if c.code == area)
         level = self._choose(
             list(zip(("county", "township", "village"), LEVEL_WEIGHTS[dispute_type], strict=True))
         )
         if level == "village":
-            return self.rng.choice(self.places[f"{county.code}:villages"])
+            return self.rng.choice(self.villages[county.code])
         if level == "township":
             rural_only = dispute_type in (DisputeType.LAND, DisputeType.LAND_CONTRACT)
-            candidates = [self.places[code][0] for code, _ in county.townships]
+            candidates = [self.places[code] for code, _ in county.townships]
             if dispute_type == DisputeType.PROPERTY_MANAGEMENT:
                 candidates = [p for p in candidates if p.urban]
             elif rural_only:
@@ -451,7 +425,7 @@ class History:
                 return self._choose(
                     [(p, 0.6 + (int(p.centre.code[6:9]) * 7919 % 100) / 100) for p in candidates]
                 )
-        return self.places[county.code][0]
+        return self.places[county.code]
 
     def _person(self, place: Place, **kwargs: Any) -> Person:
         county = place.county or COUNTIES[0]
@@ -695,7 +669,7 @@ class History:
         if place.centre.kind == OrgKind.CITY:
             if rng.random() < 0.55:
                 area = self._choose([(c, AREA_WEIGHTS[c.code]) for c in COUNTIES])
-                handler = self.places[area.code][0]
+                handler = self.places[area.code]
                 plan.handler = handler
                 self._routing(
                     plan, at, "centre", handler.centre, f"属地管理，转{handler.centre.name}办理"
@@ -846,7 +820,11 @@ class History:
             for index in raters:
                 score = self._choose(list(scores))
                 comment = rng.choice(RATING_COMMENTS[score])
-                at = base + dt.timedelta(minutes=rng.randint(30, 5 * 24 * 60))
+                # Through their link, at waking hours within a few days.
+                day = self._local_date(base) + dt.timedelta(days=rng.randint(0, 4))
+                local = dt.datetime.combine(day, dt.time(7, 30), self.tz)
+                at = local + dt.timedelta(minutes=rng.randint(0, 14 * 60))
+                at = max(at.astimezone(dt.UTC), base + dt.timedelta(minutes=30))
                 plan.ratings.append((index, score, comment, at))
         clerk = plan.handler.clerk
         if mediated and clerk.staff_id is not None and rng.random() < 0.25:
