@@ -106,6 +106,20 @@ def build_openapi(registry: ApiRegistry, version: str) -> dict[str, Any]:
         if op.auth == "staff":
             item["security"] = [{"session": []}]
         paths.setdefault(path, {})[op.method.lower()] = item
+    # The document itself is served outside the registry (it is built from it).
+    paths["/api/openapi.json"] = {
+        "get": {
+            "summary": "This OpenAPI 3.1 document",
+            "tags": ["meta"],
+            "operationId": "openapi",
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                }
+            },
+        }
+    }
     schemas["Error"] = _ERROR_SCHEMA
     return {
         "openapi": "3.1.0",
