@@ -114,9 +114,12 @@ async def schedule(
     check_expiry(expires_at, req.starts_at, "invitation_expires_at")
     seats = await _seats(db, case, req.participants)
     if not any(seat.role == PRESIDING_SEAT[req.kind] for seat in seats):
-        raise InvalidInput(
-            fields={"participants": FieldError(f"field.hearing_needs_{PRESIDING_SEAT[req.kind]}")}
+        needs = (
+            "field.hearing_needs_judge"
+            if PRESIDING_SEAT[req.kind] == ParticipantRole.JUDGE
+            else "field.hearing_needs_mediator"
         )
+        raise InvalidInput(fields={"participants": FieldError(needs)})
     hearing = Hearing(
         case_id=case.id,
         kind=req.kind,
