@@ -14,20 +14,23 @@ Definitions (the dashboard page repeats them for its readers):
 Speed: a case's ``scope_path`` is always the path of the centre handling it, so instead of one
 prefix range (which, for a city, walks the whole index and filters dates entry by entry) the
 query names every centre path under the organisation: the index then jumps straight to each
-centre's date range. The tree is small (thousands of centres at most) and loaded once.
+centre's date range. The tree is small (thousands of centres at most) and loaded once. The
+grouping runs in SQL (GROUPING SETS on PostgreSQL, three GROUP BYs on SQLite) and the
+independent queries run at the same time on separate connections.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, any_, func, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.types import String
 
 from server.db import Case, Organisation, Rating
@@ -206,10 +209,12 @@ class Aggregates:
     by_path: dict[str, Tally] = field(default_factory=dict)
     by_type_lane: dict[tuple[str | None, str], int] = field(default_factory=dict)
     by_day: dict[dt.date, tuple[int, int]] = field(default_factory=dict)
+    rating_total: int = 0
+    rating_count: int = 0
 
 
-def _tally_columns(db: AsyncSession, today: dt.date) -> list[Any]:
-    if db.get_bind().dialect.name == "postgresql":
+def _tally_columns(dialect: str, today: dt.date) -> list[Any]:
+    if dialect == "postgresql":
         days: ColumnElement[Any] = Case.closed_on - Case.accepted_on
     else:
         days = func.julianday(Case.closed_on) - func.julianday(Case.accepted_on)
@@ -238,14 +243,14 @@ def _tally(row: Any) -> Tally:
 
 
 def _period_cases(
-    db: AsyncSession, paths: Sequence[str], date_from: dt.date, date_to: dt.date
+    dialect: str, paths: Sequence[str], date_from: dt.date, date_to: dt.date
 ) -> list[ColumnElement[bool]]:
     """The WHERE clause of the period's accepted cases handled by the centres at ``paths``.
 
     ``paths`` come from :func:`centres_below` (a ``subtree_range`` of the organisation); a
     prefix range on ``scope_path`` as well would tempt the planner into walking it instead.
     """
-    if db.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         # One array parameter rather than thousands of bound values.
         in_centres = Case.scope_path == any_(literal(list(paths), ARRAY(String)))
     else:
@@ -258,20 +263,24 @@ def _period_cases(
     ]
 
 
-async def aggregate(
-    db: AsyncSession,
-    path: str,
+Part = Callable[[AsyncSession], Awaitable[None]]
+
+
+def aggregate_parts(
+    dialect: str,
     paths: Sequence[str],
     date_from: dt.date,
     date_to: dt.date,
     today: dt.date,
-) -> Aggregates:
-    """Group the period's cases under ``path`` (whose centres have ``paths``) in SQL."""
-    where = _period_cases(db, paths, date_from, date_to)
-    tallies = _tally_columns(db, today)
-    result = Aggregates()
-    if db.get_bind().dialect.name == "postgresql":
-        # One pass over the index for all three groupings.
+    into: Aggregates,
+) -> list[Part]:
+    """Independent queries that group the period's cases of the centres at ``paths`` in SQL
+    and fill ``into``: tallies per centre, counts per (type, lane), per day, and the ratings."""
+    where = _period_cases(dialect, paths, date_from, date_to)
+    tallies = _tally_columns(dialect, today)
+
+    async def grouping_sets(db: AsyncSession) -> None:
+        # PostgreSQL: one pass over the index for all three groupings.
         dims = (Case.scope_path, Case.dispute_type, Case.lane, Case.accepted_on)
         query = (
             select(*dims, func.grouping(*dims).label("g"), *tallies)
@@ -287,55 +296,75 @@ async def aggregate(
         for row in await db.execute(query):
             # grouping(): one bit per dimension (first = highest), set when not grouped by it.
             if row.g == 0b0111:
-                result.by_path[row.scope_path] = _tally(row)
+                into.by_path[row.scope_path] = _tally(row)
             elif row.g == 0b1001:
-                result.by_type_lane[(row.dispute_type, row.lane)] = row.accepted
+                into.by_type_lane[(row.dispute_type, row.lane)] = row.accepted
             else:
-                result.by_day[row.accepted_on] = (row.accepted, row.mediated)
-        return result
-    # SQLite has no GROUPING SETS: three queries, only the first reads the table rows.
-    for row in await db.execute(
-        select(Case.scope_path, *tallies).where(*where).group_by(Case.scope_path)
-    ):
-        result.by_path[row.scope_path] = _tally(row)
-    for row in await db.execute(
-        select(Case.dispute_type, Case.lane, func.count().label("n"))
-        .where(*where)
-        .group_by(Case.dispute_type, Case.lane)
-    ):
-        result.by_type_lane[(row.dispute_type, row.lane)] = row.n
-    for row in await db.execute(
-        select(
-            Case.accepted_on,
-            func.count().label("n"),
-            func.count().filter(Case.outcome == Outcome.MEDIATED).label("m"),
+                into.by_day[row.accepted_on] = (row.accepted, row.mediated)
+
+    async def by_path(db: AsyncSession) -> None:
+        query = select(Case.scope_path, *tallies).where(*where).group_by(Case.scope_path)
+        for row in await db.execute(query):
+            into.by_path[row.scope_path] = _tally(row)
+
+    async def by_type_lane(db: AsyncSession) -> None:
+        query = (
+            select(Case.dispute_type, Case.lane, func.count().label("n"))
+            .where(*where)
+            .group_by(Case.dispute_type, Case.lane)
         )
-        .where(*where)
-        .group_by(Case.accepted_on)
-    ):
-        result.by_day[row.accepted_on] = (row.n, row.m)
-    return result
+        for row in await db.execute(query):
+            into.by_type_lane[(row.dispute_type, row.lane)] = row.n
 
+    async def by_day(db: AsyncSession) -> None:
+        query = (
+            select(
+                Case.accepted_on,
+                func.count().label("n"),
+                func.count().filter(Case.outcome == Outcome.MEDIATED).label("m"),
+            )
+            .where(*where)
+            .group_by(Case.accepted_on)
+        )
+        for row in await db.execute(query):
+            into.by_day[row.accepted_on] = (row.n, row.m)
 
-async def satisfaction(
-    db: AsyncSession,
-    path: str,
-    paths: Sequence[str],
-    date_from: dt.date,
-    date_to: dt.date,
-) -> Satisfaction:
-    """Average and number of the ratings of the period's cases under ``path``."""
-    row = (
-        await db.execute(
-            select(func.avg(Rating.score), func.count(Rating.id))
+    async def ratings(db: AsyncSession) -> None:
+        # A party rates a closed case, so after it was accepted: the bound on ``at`` (a day
+        # early, for time zones) lets recent periods skip older ratings.
+        since = dt.datetime.combine(date_from - dt.timedelta(days=1), dt.time(), dt.UTC)
+        query = (
+            select(func.sum(Rating.score), func.count(Rating.id))
             .join(Case, Case.id == Rating.case_id)
-            .where(*_period_cases(db, paths, date_from, date_to))
+            .where(Rating.at >= since, *where)
         )
-    ).one()
-    average, count = row
-    return Satisfaction(
-        average=round(float(average), 2) if average is not None else None, count=count
-    )
+        total, count = (await db.execute(query)).one()
+        into.rating_total, into.rating_count = int(total or 0), count
+
+    if dialect == "postgresql":
+        return [grouping_sets, ratings]
+    # SQLite has no GROUPING SETS: three queries, only the first reads the table rows.
+    return [by_path, ratings, by_type_lane, by_day]
+
+
+async def run_concurrently(db: AsyncSession, parts: Sequence[Part]) -> None:
+    """Run read-only ``parts``, the first on ``db`` and the others each on a connection of its
+    own from the same engine, so that the database works on them at the same time (both
+    PostgreSQL backends and SQLite readers in WAL mode run in parallel)."""
+    engine = db.bind
+    if not isinstance(engine, AsyncEngine):
+        for part in parts:
+            await part(db)
+        return
+
+    async def on_own_connection(part: Part) -> None:
+        async with AsyncSession(engine) as session:
+            await part(session)
+
+    async with asyncio.TaskGroup() as group:
+        for part in parts[1:]:
+            group.create_task(on_own_connection(part))
+        await parts[0](db)
 
 
 # --- assembling the figures --------------------------------------------------------------
@@ -412,7 +441,6 @@ def assemble(
     org: Centre,
     centres: Iterable[Centre],
     found: Aggregates,
-    rated: Satisfaction,
     date_from: dt.date,
     date_to: dt.date,
     today: dt.date,
@@ -459,7 +487,12 @@ def assemble(
         overdue=Overdue(open=total.overdue_open, closed_late=total.closed_late),
         closed=total.closed,
         average_days_to_close=_mean_days(total),
-        satisfaction=rated,
+        satisfaction=Satisfaction(
+            average=round(found.rating_total / found.rating_count, 2)
+            if found.rating_count
+            else None,
+            count=found.rating_count,
+        ),
         own_centre=_unit(org, own),
         by_child=[_unit(c, child_tally[c.id]) for c in children],
         trend_unit=unit,
@@ -478,7 +511,8 @@ async def dashboard_figures(
     ``date_from`` to ``date_to`` (both inclusive); overdue is counted as of ``today``."""
     centres = await centres_below(db, org.path)
     paths = [c.path for c in centres] or [org.path]
-    found = await aggregate(db, org.path, paths, date_from, date_to, today)
-    rated = await satisfaction(db, org.path, paths, date_from, date_to)
+    found = Aggregates()
+    dialect = db.get_bind().dialect.name
+    await run_concurrently(db, aggregate_parts(dialect, paths, date_from, date_to, today, found))
     me = Centre(org.id, org.code, org.name, OrgKind(org.kind), org.path, org.parent_id)
-    return assemble(me, centres, found, rated, date_from, date_to, today)
+    return assemble(me, centres, found, date_from, date_to, today)
