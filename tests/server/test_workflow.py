@@ -7,6 +7,7 @@ The helpers at the top are shared by the access and bad-input tests.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import weakref
 from typing import Any
@@ -898,3 +899,17 @@ async def test_database_refuses_to_change_or_delete_timeline_entries(
     await db.rollback()
     kinds = await timeline_kinds(client, case["id"])
     assert kinds == ["accepted", "registered"]
+
+
+async def test_concurrent_registrations_get_distinct_gapless_numbers(
+    client: Client, world: World, settings: Settings
+) -> None:
+    """Clerks at several windows register at the same moment."""
+    csrf = await act_as(client, "lz_clerk")
+    answers = await asyncio.gather(
+        *(call(client, "POST", "/api/cases", csrf, dispute()) for _ in range(6))
+    )
+    assert [status for status, _ in answers] == [201] * 6, answers
+    numbers = sorted(body["case"]["number"] for _, body in answers)
+    year = year_of(settings)
+    assert numbers == [f"({year})凉综调字第{n:04d}号" for n in range(1, 7)]
