@@ -75,6 +75,13 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except web.HTTPException as exc:
         if exc.status == 404:
             return error_response(request, 404, BilinError("error.not_found"))
+        if exc.status >= 400 and is_api(request):
+            # API clients get JSON for every error, e.g. DELETE where only GET is served.
+            key = "error.method_not_allowed" if exc.status == 405 else "error.bad_request"
+            response = error_response(request, exc.status, BilinError(key))
+            if "Allow" in exc.headers:
+                response.headers["Allow"] = exc.headers["Allow"]
+            return response
         raise
     except Exception:
         logger.exception("unhandled error on %s %s", request.method, request.path)

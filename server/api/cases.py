@@ -303,7 +303,9 @@ async def summons_reply(request: web.Request, body: SummonsReply) -> Created:
 async def case_close(request: web.Request, body: CloseRequest) -> CaseDetail:
     """Record the outcome."""
     context = ctx(request)
-    case = await closure.close(context.db, staff(request), match_int(request, "case_id"), body)
+    case = await closure.close(
+        context.db, staff(request), match_int(request, "case_id"), body, context.today
+    )
     return await case_detail(context.db, case, context.today)
 
 

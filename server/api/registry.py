@@ -17,6 +17,8 @@ from server.validation import parse
 
 ApiHandler = Callable[..., Awaitable[Any]]
 
+LANG_PARAMETER = "lang"
+
 
 @dataclass(frozen=True)
 class Operation:
@@ -109,7 +111,10 @@ def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse
         if op.body is not None:
             args.append(parse(op.body, await read_json(request)))
         if op.query is not None:
-            args.append(parse(op.query, dict(request.query)))
+            # ``lang`` chooses the language on every address (see the middleware); it is
+            # not one of the operation's filters.
+            query = {k: v for k, v in request.query.items() if k != LANG_PARAMETER}
+            args.append(parse(op.query, query))
         result = await op.handler(request, *args)
         if isinstance(result, web.StreamResponse):
             return result

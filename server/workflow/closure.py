@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.access import case_in_scope, require_role
@@ -17,8 +19,18 @@ CLOSING_ROLES = (Role.MEDIATOR, Role.SUPERVISOR, Role.ADMINISTRATOR)
 CLOSABLE = (CaseStatus.REGISTERED, CaseStatus.ROUTED, CaseStatus.MEDIATING)
 
 
-async def close(db: AsyncSession, who: StaffPrincipal, case_id: int, req: CloseRequest) -> Case:
-    """Record the outcome: mediated, not mediated (and where it went next), or withdrawn."""
+async def close(
+    db: AsyncSession,
+    who: StaffPrincipal,
+    case_id: int,
+    req: CloseRequest,
+    today: dt.date | None = None,
+) -> Case:
+    """Record the outcome: mediated, not mediated (and where it went next), or withdrawn.
+
+    ``today`` is the centre's calendar date: the closing date is compared with the deadline
+    and counted in the figures on that calendar, not UTC's.
+    """
     require_role(who, *CLOSING_ROLES)
     case = await case_in_scope(db, who, case_id, for_update=True)
     if case.status not in CLOSABLE:
@@ -29,7 +41,7 @@ async def close(db: AsyncSession, who: StaffPrincipal, case_id: int, req: CloseR
     case.next_step = req.next_step
     case.outcome_note = req.note
     case.closed_at = now
-    case.closed_on = now.date()
+    case.closed_on = today or now.date()
     await record(
         db,
         case,

@@ -414,3 +414,24 @@ async def test_csrf_missing_or_wrong_saves_nothing(
     assert await counts(db) == before
     # The session survived all of that.
     assert (await call(client, "GET", "/api/me"))[0] == 200
+
+
+async def test_lang_parameter_is_not_a_filter_and_wrong_methods_get_json(
+    client: Client, world: World
+) -> None:
+    csrf = await act_as(client, "admin")
+    status, listed = await call(client, "GET", "/api/cases?lang=en&status=open")
+    assert status == 422  # "open" is no status; the message is in the language asked for
+    assert listed["error"]["fields"] == {"status": "Not a valid choice."}
+    status, listed = await call(client, "GET", "/api/cases?lang=en")
+    assert status == 200, listed
+    status, answer = await call(client, "GET", "/api/cases?colour=red")
+    assert status == 422
+    assert answer["error"]["fields"] == {"colour": "Field not allowed."}
+    response = await client.delete("/api/cases", headers={"X-CSRF-Token": csrf})
+    assert response.status == 405
+    assert "GET" in response.headers["Allow"]
+    assert (await response.json())["error"] == {
+        "code": "error.method_not_allowed",
+        "message": "This address does not accept that request method.",
+    }
