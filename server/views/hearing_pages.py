@@ -395,6 +395,10 @@ async def join_link(request: web.Request) -> web.StreamResponse:
     if found is None:
         raise InvitationInvalid()
     invitation, seat = found
+    who = context.principal
+    if isinstance(who, StaffPrincipal) and who.staff_id == seat.staff_id:
+        # Their own link, opened where they are logged in: keep the staff session.
+        return redirect(f"/hearings/{seat.hearing_id}/join")
     settings = request.app[SETTINGS]
     # The session lasts no longer than the link it came from.
     lifetime = int((invitation.expires_at - utcnow()).total_seconds())

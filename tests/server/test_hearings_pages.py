@@ -169,6 +169,10 @@ async def test_a_staff_participant_joins_directly_when_logged_in(
     assert response.status == 200
     assert "法官" in page and 'data-step="device_check"' in page
     assert 'data-step="identity"' not in page
+    # Their own invitation link, opened while logged in, keeps them logged in.
+    response = await client.get(path_of(scheduled.links["judge"]), allow_redirects=False)
+    assert response.headers["Location"] == f"/hearings/{scheduled.hearing_id}/join"
+    assert (await client.get(f"/api/cases/{case.id}")).status == 200
     # Someone in scope who holds no seat has nothing to join.
     await login(client, "lz_super")
     assert (await client.get(f"/hearings/{scheduled.hearing_id}/join")).status == 404
