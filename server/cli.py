@@ -23,7 +23,15 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     upgrade(settings)
     print(f"Bilin is running: open {settings.base_url}/  (Ctrl+C stops it)", flush=True)
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    from server.hearings.access_log import RedactingAccessLogger
+
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log_class=RedactingAccessLogger,
+    )
     return 0
 
 

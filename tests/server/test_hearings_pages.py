@@ -179,3 +179,28 @@ async def test_a_staff_participant_joins_directly_when_logged_in(
     # Nobody without a session or a link reaches /join.
     async with browser(client) as stranger:
         assert (await stranger.get("/join")).status == 404
+
+
+def test_the_access_log_never_holds_a_link_token() -> None:
+    import logging
+
+    from aiohttp import web
+    from aiohttp.test_utils import make_mocked_request
+
+    from server.hearings.access_log import RedactingAccessLogger
+
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    logger = logging.getLogger("test.access")
+    logger.addHandler(Keep())
+    logger.setLevel(logging.INFO)
+    access = RedactingAccessLogger(logger, "%r %s")
+    token = "XezycZtNdmf8swCNoXygBF3ue-_Uw61t"
+    for path in (f"/join/{token}", f"/p/{token}?lang=en", "/hearings/3"):
+        access.log(make_mocked_request("GET", path), web.Response(status=303), 0.01)
+    assert token not in "\n".join(lines)
+    assert lines[0].startswith("GET /join/*** ") and lines[2].startswith("GET /hearings/3 ")
