@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
@@ -79,8 +80,12 @@ async def add_user(
     engine = create_engine(settings)
     try:
         async with create_sessionmaker(engine)() as db:
-            staff = await create_staff(db, username, role, org_code, password, display_name)
-            await db.commit()
+            try:
+                staff = await create_staff(db, username, role, org_code, password, display_name)
+                await db.commit()
+            except IntegrityError:
+                # Someone created the same username between the check and the commit.
+                raise UserAddError(f"username {username!r} is taken") from None
             return staff.id
     finally:
         await engine.dispose()

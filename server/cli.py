@@ -55,7 +55,9 @@ def _read_password(stream_is_tty: bool) -> str:
     if stream_is_tty:
         first = getpass.getpass("Password: ")
         if first != getpass.getpass("Repeat password: "):
-            raise SystemExit("bilin: the two passwords differ")
+            # Exit 2 like every other refusal of ``user add`` (SystemExit("…") exits 1).
+            print("bilin: the two passwords differ", file=sys.stderr)
+            raise SystemExit(2)
         return first
     return sys.stdin.readline().rstrip("\r\n")
 
