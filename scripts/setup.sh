@@ -14,6 +14,8 @@ python3 -c 'import ensurepip' 2>/dev/null || apt_packages+=(python3-venv)
 python3 -c 'import zoneinfo; zoneinfo.ZoneInfo("Asia/Shanghai")' 2>/dev/null || apt_packages+=(tzdata)
 if [ "$dev" = 1 ]; then
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || apt_packages+=(postgresql)
+  # The browser tests (tests/e2e) drive Debian's Chromium; Playwright never downloads its own.
+  [ -x /usr/bin/chromium ] || apt_packages+=(chromium)
 fi
 if [ ${#apt_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
