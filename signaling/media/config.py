@@ -32,8 +32,8 @@ class MediaConfig:
     keyframe_interval: float = 0.5
     # Packets of each published video track kept to answer subscribers' NACKs (power of 2).
     video_history: int = 256
-    # Bytes queued in the kernel-facing send buffer of one connection before packets drop.
-    send_buffer_limit: int = 256 * 1024
+    # Socket buffer (send and receive) of each connection: beyond it packets drop.
+    send_buffer_limit: int = 1024 * 1024
     # How often receiver reports, REMB and sender-report counters are refreshed.
     report_interval: float = 1.0
     # Published tracks a participant may offer at once (microphone, camera, screen).

@@ -168,6 +168,34 @@ class RtpDownstream(Downstream):
     def ready(self) -> bool:
         return self._ready()
 
+    def forward(
+        self, ext: int, ts: int, b0: int, b1: int, payload: bytes, key: bool, now: float
+    ) -> None:
+        """:meth:`Downstream.forward` and :meth:`_emit` in one call: the hot path."""
+        if self.started:
+            if ext < self._start_ext:
+                return
+        elif not key or not self._ready():
+            self.gated += 1
+            return
+        else:
+            self._start(ext, ts, now)
+        packet = (
+            _pack_header(
+                0x80 | (b0 & 0x20),
+                (b1 & 0x80) | self.payload_type,
+                (ext + self._seq_off) & 0xFFFF,
+                (ts + self._ts_off) & 0xFFFFFFFF,
+                self.ssrc,
+            )
+            + payload
+        )
+        if self._send(packet):
+            self.packets += 1
+            self.octets += len(packet)
+        else:
+            self.dropped += 1
+
     def _emit(self, seq: int, ts: int, b0: int, b1: int, payload: bytes) -> None:
         packet = (
             _pack_header(0x80 | (b0 & 0x20), (b1 & 0x80) | self.payload_type, seq, ts, self.ssrc)

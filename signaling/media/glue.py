@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+import pylibsrtp
 from aiortc import (
     RTCConfiguration,
     RTCIceServer,
@@ -147,11 +149,103 @@ def _set(obj: object, name: str, value: object) -> None:
     setattr(obj, name, value)
 
 
+def srtp_functions(session: Any) -> tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]:
+    """Leaner ``protect`` and ``unprotect`` for a pylibsrtp session (same libsrtp context).
+
+    pylibsrtp's wrapper costs more than the encryption (type checks, six ``len`` calls, a
+    cffi allocation per packet). These keep their own buffer and length cell. A failure
+    raises ``pylibsrtp.Error`` like the originals; anything unexpected falls back to them.
+    """
+    try:
+        from pylibsrtp._binding import ffi, lib  # type: ignore[import-not-found]
+
+        context = session._srtp[0]
+    except (ImportError, AttributeError):  # pragma: no cover - another pylibsrtp
+        return session.protect, session.unprotect
+    ok = lib.srtp_err_status_ok
+
+    def make(function: Any, trailer: int) -> Callable[[bytes], bytes]:
+        cdata = ffi.new("char[]", 1500 + trailer)
+        buffer = ffi.buffer(cdata)
+        length = ffi.new("int *")
+        limit = 1500
+
+        def process(data: bytes) -> bytes:
+            size = len(data)
+            if size > limit:
+                raise pylibsrtp.Error("packet is too long")
+            length[0] = size
+            buffer[0:size] = data
+            status = function(context, cdata, length)
+            if status != ok:
+                raise pylibsrtp.Error(f"libsrtp error {status}")
+            result: bytes = buffer[0 : length[0]]
+            return result
+
+        return process
+
+    return make(lib.srtp_protect, 144), make(lib.srtp_unprotect, 0)
+
+
+def socket_buffers(dtls: RTCDtlsTransport, size: int) -> bool:
+    """Give the nominated pair's UDP socket ``size`` bytes of send and receive buffer.
+
+    The default (about 200 kB, ~90 full packets) overflows when the event loop is busy for
+    a fraction of a second; a larger buffer turns such a pause into delay, not loss.
+    """
+    if dtls.state != "connected":
+        return False
+    pair = dtls.transport._connection._nominated.get(1)
+    sock = getattr(getattr(pair, "protocol", None), "transport", None)
+    sock = getattr(sock, "_sock", None)
+    if not isinstance(sock, socket.socket):
+        return False
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+    return True
+
+
+def fast_ingress(dtls: RTCDtlsTransport, on_rtp: Callable[[bytes], None]) -> bool:
+    """Take SRTP packets straight from the nominated pair's socket protocol.
+
+    aiortc's path per packet is: try to parse it as STUN (an exception), queue it, wake the
+    DTLS task, decrypt, await two coroutines. Here RTP is decrypted and handed over in the
+    socket callback; everything else (STUN, DTLS, RTCP) still takes aiortc's path. Returns
+    whether the hook is in place (the connection must be up); safe to call again.
+    """
+    srtp = dtls._rx_srtp
+    if dtls.state != "connected" or srtp is None:
+        return False
+    pair = dtls.transport._connection._nominated.get(1)
+    if pair is None:
+        return False
+    protocol = pair.protocol
+    if getattr(protocol, "_fast_ingress", None) is on_rtp:
+        return True
+    original = protocol.datagram_received
+    _, unprotect = srtp_functions(srtp)
+
+    def datagram_received(data: bytes, addr: tuple[Any, ...]) -> None:
+        # RTP (not RTCP: payload types 192-223) over SRTP, RFC 7983 demultiplexing.
+        if len(data) > 12 and 127 < data[0] < 192 and not 191 < data[1] < 224:
+            try:
+                plain = unprotect(data)
+            except pylibsrtp.Error:
+                return
+            on_rtp(plain)
+        else:
+            original(data, addr)
+
+    _set(protocol, "datagram_received", datagram_received)
+    _set(protocol, "_fast_ingress", on_rtp)
+    return True
+
+
 class Egress:
     """Sends RTP/RTCP over one connection: SRTP-protect, then ``sendto`` on the ICE socket.
 
     Everything is synchronous. A packet is dropped (``False``) while the connection is not
-    up, or when the socket's user-space buffer holds more than ``limit`` bytes: a slow
+    up, or when the socket's buffers (``limit`` bytes, set on the socket) are full: a slow
     path never makes memory grow without bound.
     """
 
@@ -180,9 +274,20 @@ class Egress:
         if pair is None:
             return None
         udp = pair.protocol.transport
-        buffered = getattr(udp, "get_write_buffer_size", None)
         srtp = dtls._tx_srtp
-        self._route = (srtp.protect, srtp.protect_rtcp, udp.sendto, pair.remote_addr, buffered)
+        protect, _ = srtp_functions(srtp)
+        sock = getattr(udp, "_sock", None)
+        sendto: Callable[[bytes, Any], Any]
+        if isinstance(sock, socket.socket) and sock.type == socket.SOCK_DGRAM:
+            # Straight to the non-blocking socket: a full kernel buffer drops the packet
+            # (BlockingIOError) instead of queueing it in user space.
+            socket_buffers(dtls, self._limit)
+            sendto = sock.sendto
+            buffered = None
+        else:  # a TURN relay: aioice's transport wraps the data
+            sendto = udp.sendto
+            buffered = getattr(udp, "get_write_buffer_size", None)
+        self._route = (protect, srtp.protect_rtcp, sendto, pair.remote_addr, buffered)
         return self._route
 
     def send_rtp(self, packet: bytes) -> bool:
@@ -195,6 +300,8 @@ class Egress:
             return False
         try:
             sendto(protect(packet), addr)
+        except BlockingIOError:
+            return False
         except Exception:
             self._failed()
             return False
@@ -208,6 +315,8 @@ class Egress:
         _, protect_rtcp, sendto, addr, _ = route
         try:
             sendto(protect_rtcp(packet), addr)
+        except BlockingIOError:
+            return False
         except Exception:
             self._failed()
             return False

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 
 from aiortc import RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
 from aiortc.codecs import CODECS
+from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcpeerconnection import find_common_codecs
 from aiortc.rtp import HeaderExtensionsMap, RtcpPacket, RtcpRrPacket, RtcpSrPacket, RtpPacket
 from aiortc.sdp import MediaDescription, SessionDescription
@@ -92,12 +93,14 @@ class PublishConnection:
         self._labels: dict[str, TrackLabel] = {}
         self._egress: glue.Egress | None = None
         self._rtcp_ssrc = 0
-        self._hooked: list[object] = []
+        self._hooked: list[RTCDtlsTransport] = []
         self.unknown_packets = 0
         self.errors = 0
 
         @self.pc.on("connectionstatechange")
         def _state() -> None:
+            if self.pc.connectionState == "connected":
+                self.install_fast_ingress()
             on_state(self.pc.connectionState)
 
     @property
@@ -257,6 +260,15 @@ class PublishConnection:
     # -- ingress -------------------------------------------------------------------------
 
     async def _on_rtp(self, data: bytes, arrival_time_ms: int = 0) -> None:
+        self.ingest(data)
+
+    def install_fast_ingress(self) -> None:
+        """Take RTP straight from the socket once the connection is up (see glue)."""
+        if self._hooked:
+            glue.fast_ingress(self._hooked[0], self.ingest)
+
+    def ingest(self, data: bytes) -> None:
+        """One decrypted RTP packet from the publisher."""
         try:
             b0, b1, seq, ts, ssrc = _unpack_header(data)
             track = self._by_ssrc.get(ssrc)
@@ -320,6 +332,7 @@ class PublishConnection:
         if self._egress is None:
             return
         self._egress.invalidate()
+        self.install_fast_ingress()  # again, in case ICE moved to another pair
         now = time.monotonic()
         blocks = []
         rembs: list[bytes] = []

