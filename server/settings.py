@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -16,6 +17,41 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 class SettingsError(ValueError):
     """The environment describes a configuration Bilin refuses to run with."""
+
+
+@dataclass(frozen=True)
+class IceServerSetting:
+    """One STUN or TURN server given to browsers (``BILIN_ICE_SERVERS``). A TURN server
+    without a username gets short-lived credentials made with ``BILIN_TURN_SECRET``."""
+
+    urls: tuple[str, ...]
+    username: str | None = None
+    credential: str | None = None
+
+
+def parse_ice_servers(text: str) -> tuple[IceServerSetting, ...]:
+    """``BILIN_ICE_SERVERS``: a JSON list of ``{"urls": [...], "username"?, "credential"?}``."""
+    try:
+        data = json.loads(text or "[]")
+    except ValueError as exc:
+        raise SettingsError(f"BILIN_ICE_SERVERS is not JSON: {exc}") from exc
+    if not isinstance(data, list):
+        raise SettingsError("BILIN_ICE_SERVERS must be a JSON list")
+    servers = []
+    for entry in data:
+        if not isinstance(entry, dict) or set(entry) - {"urls", "username", "credential"}:
+            raise SettingsError(f"BILIN_ICE_SERVERS: unexpected entry {entry!r}")
+        urls = entry.get("urls")
+        urls = [urls] if isinstance(urls, str) else urls
+        if not urls or not all(
+            isinstance(u, str) and u.startswith(("stun:", "turn:", "turns:")) for u in urls
+        ):
+            raise SettingsError(f"BILIN_ICE_SERVERS: bad urls in {entry!r}")
+        username, credential = entry.get("username"), entry.get("credential")
+        if not all(v is None or isinstance(v, str) for v in (username, credential)):
+            raise SettingsError(f"BILIN_ICE_SERVERS: bad credentials in {entry!r}")
+        servers.append(IceServerSetting(tuple(urls), username, credential))
+    return tuple(servers)
 
 
 @dataclass(frozen=True)
@@ -41,6 +77,11 @@ class Settings:
     public_base_url: str = ""
     cookie_secure: bool = False
     web_dir: Path = field(default=WEB_DIR)
+    # ICE servers handed to browsers (empty: host candidates only, fine on one network).
+    ice_servers: tuple[IceServerSetting, ...] = ()
+    # coturn's static-auth-secret; TURN credentials given to browsers expire after turn_ttl_s.
+    turn_secret: str = ""
+    turn_ttl_s: int = 6 * 3600
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -58,6 +99,10 @@ class Settings:
             )
         if self.environment == "production" and len(self.secret_key) < 32:
             raise SettingsError("BILIN_SECRET_KEY must be at least 32 characters in production")
+        if self.turn_secret and len(self.turn_secret) < 16:
+            raise SettingsError("BILIN_TURN_SECRET must be at least 16 characters")
+        if not 60 <= self.turn_ttl_s <= 7 * 24 * 3600:
+            raise SettingsError("BILIN_TURN_TTL must be between 60 seconds and 7 days")
 
     def today(self) -> dt.date:
         """Today's date on the centres' calendar."""
@@ -72,6 +117,10 @@ class Settings:
             port = int(env.get("BILIN_PORT", "8080"))
         except ValueError as exc:
             raise SettingsError(f"BILIN_PORT must be a number, not {env['BILIN_PORT']!r}") from exc
+        try:
+            turn_ttl_s = int(env.get("BILIN_TURN_TTL", str(6 * 3600)))
+        except ValueError as exc:
+            raise SettingsError("BILIN_TURN_TTL must be a number of seconds") from exc
         return cls(
             environment=env.get("BILIN_ENV", "development"),
             data_dir=data_dir,
@@ -84,6 +133,9 @@ class Settings:
             public_base_url=env.get("BILIN_PUBLIC_URL", ""),
             cookie_secure=env.get("BILIN_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
             web_dir=Path(env.get("BILIN_WEB_DIR", str(WEB_DIR))),
+            ice_servers=parse_ice_servers(env.get("BILIN_ICE_SERVERS", "[]")),
+            turn_secret=env.get("BILIN_TURN_SECRET", ""),
+            turn_ttl_s=turn_ttl_s,
         )
 
     def with_changes(self, **changes: object) -> Settings:
