@@ -220,7 +220,7 @@ def fast_ingress(dtls: RTCDtlsTransport, on_rtp: Callable[[bytes], None]) -> boo
     if pair is None:
         return False
     protocol = pair.protocol
-    if getattr(protocol, "_fast_ingress", None) is on_rtp:
+    if getattr(protocol, "_fast_ingress", None) == on_rtp:  # bound methods: equal, not same
         return True
     original = protocol.datagram_received
     _, unprotect = srtp_functions(srtp)
@@ -238,7 +238,45 @@ def fast_ingress(dtls: RTCDtlsTransport, on_rtp: Callable[[bytes], None]) -> boo
 
     _set(protocol, "datagram_received", datagram_received)
     _set(protocol, "_fast_ingress", on_rtp)
+    _drain_reads(protocol.transport, datagram_received)
     return True
+
+
+def _drain_reads(transport: Any, datagram_received: Callable[[bytes, Any], None]) -> None:
+    """Read every queued datagram per wake-up instead of one.
+
+    asyncio's datagram transport reads a single datagram each time the socket is
+    readable, so every packet pays a full event-loop iteration. When the loop falls
+    behind, packets queue in the socket; reading them in one go is what keeps up.
+    """
+    sock = getattr(transport, "_sock", None)
+    loop = getattr(transport, "_loop", None)
+    if not isinstance(sock, socket.socket) or loop is None or transport.is_closing():
+        return
+    recvfrom = sock.recvfrom
+    fd = sock.fileno()
+
+    def drain() -> None:
+        for _ in range(64):
+            try:
+                data, addr = recvfrom(2048)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return  # ICMP errors and the like: aiortc ignores them too
+            try:
+                datagram_received(data, addr)
+            except Exception:
+                logger.exception("datagram handling failed")
+
+    # The public add_reader() refuses descriptors owned by a transport; the transport
+    # itself registers through these two, and removes the reader the same way on close.
+    remove_reader = getattr(loop, "_remove_reader", None)
+    add_reader = getattr(loop, "_add_reader", None)
+    if remove_reader is None or add_reader is None:
+        return
+    remove_reader(fd)
+    add_reader(fd, drain)
 
 
 class Egress:
