@@ -15,7 +15,7 @@ Speed: a case's ``scope_path`` is always the path of the centre handling it, so 
 prefix range (which, for a city, walks the whole index and filters dates entry by entry) the
 query names every centre path under the organisation: the index then jumps straight to each
 centre's date range. The tree is small (thousands of centres at most) and loaded once. The
-grouping runs in SQL (GROUPING SETS on PostgreSQL, three GROUP BYs on SQLite) and the
+grouping runs in SQL (GROUPING SETS on PostgreSQL, two GROUP BYs on SQLite) and the
 independent queries run at the same time on separate connections.
 """
 
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, any_, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, any_, func, literal, select, tuple_, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.types import String
@@ -307,27 +307,28 @@ def aggregate_parts(
         for row in await db.execute(query):
             into.by_path[row.scope_path] = _tally(row)
 
-    async def by_type_lane(db: AsyncSession) -> None:
-        query = (
-            select(Case.dispute_type, Case.lane, func.count().label("n"))
-            .where(*where)
-            .group_by(Case.dispute_type, Case.lane)
-        )
-        for row in await db.execute(query):
-            into.by_type_lane[(row.dispute_type, row.lane)] = row.n
-
-    async def by_day(db: AsyncSession) -> None:
+    async def by_day_type_lane(db: AsyncSession) -> None:
+        # One sort for both groupings (a few thousand rows) instead of two sorts of the cases;
+        # days stay text (SQLite's storage) until summed, to skip parsing each row's date.
+        day = type_coerce(Case.accepted_on, String).label("day")
         query = (
             select(
-                Case.accepted_on,
+                day,
+                Case.dispute_type,
+                Case.lane,
                 func.count().label("n"),
                 func.count().filter(Case.outcome == Outcome.MEDIATED).label("m"),
             )
             .where(*where)
-            .group_by(Case.accepted_on)
+            .group_by(day, Case.dispute_type, Case.lane)
         )
+        days: dict[str, tuple[int, int]] = {}
         for row in await db.execute(query):
-            into.by_day[row.accepted_on] = (row.n, row.m)
+            key = (row.dispute_type, row.lane)
+            into.by_type_lane[key] = into.by_type_lane.get(key, 0) + row.n
+            accepted, mediated = days.get(row.day, (0, 0))
+            days[row.day] = (accepted + row.n, mediated + row.m)
+        into.by_day.update({dt.date.fromisoformat(d): n for d, n in days.items()})
 
     async def ratings(db: AsyncSession) -> None:
         # A party rates a closed case, so after it was accepted: the bound on ``at`` (a day
@@ -343,8 +344,8 @@ def aggregate_parts(
 
     if dialect == "postgresql":
         return [grouping_sets, ratings]
-    # SQLite has no GROUPING SETS: three queries, only the first reads the table rows.
-    return [by_path, ratings, by_type_lane, by_day]
+    # SQLite has no GROUPING SETS: tallies per centre, and counts per day, type and lane.
+    return [by_path, by_day_type_lane, ratings]
 
 
 async def run_concurrently(db: AsyncSession, parts: Sequence[Part]) -> None:
