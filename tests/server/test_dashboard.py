@@ -70,7 +70,7 @@ async def test_page_form_presets_and_defaults(
     assert response.status == 200
     html = await response.text()
     assert 'value="2022-01-01"' in html and 'value="2022-06-30"' in html
-    assert re.search(r'value="h1_2022"[^>]*aria-pressed="true"', html)
+    assert re.search(r'value="h1_2022"[^>]*aria-current="true"', html)
     # Only the county and what is below it can be chosen, indented by level.
     options = re.findall(r"<option value=\"([^\"]+)\"[^>]*>([^<]*)</option>", html)
     assert [code for code, _ in options] == ["620602", "620602001", "620602001001"]
@@ -79,7 +79,7 @@ async def test_page_form_presets_and_defaults(
 
     default = await client.get("/dashboard")
     assert default.status == 200
-    assert re.search(r'value="this_year"[^>]*aria-pressed="true"', await default.text())
+    assert re.search(r'value="this_year"[^>]*aria-current="true"', await default.text())
 
 
 async def test_page_in_english(client: TestClient, world: World) -> None:  # type: ignore[type-arg]
