@@ -589,7 +589,7 @@ def _consult_rename(f: FormData) -> dict[str, str]:
 
 async def _close(context: RequestContext, who: StaffPrincipal, case_id: int, f: FormData) -> None:
     req = parse(CloseRequest, non_empty(f.values, "outcome", "next_step", "note"))
-    await closure.close(context.db, who, case_id, req)
+    await closure.close(context.db, who, case_id, req, context.today)
 
 
 def _close_rename(f: FormData) -> dict[str, str]:
