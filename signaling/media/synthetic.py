@@ -31,7 +31,7 @@ from aiortc.sdp import SessionDescription
 
 from . import glue
 from .model import SubscribeOffer, TrackInfo
-from .rtp import RTP_HEADER, is_rtcp, payload_offset, vp8_keyframe_start
+from .rtp import RTP_HEADER, is_rtcp, keyframe_detector, payload_offset, vp8_keyframe_start
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def encode_video(
     keyframe_interval: int = 30,
     codec: str = "libvpx",
 ) -> EncodedClip:
-    """Encode a synthetic VP8 clip (libvpx, realtime) once."""
+    """Encode a synthetic clip once: VP8 (libvpx, realtime) or H264 (``codec="libx264"``)."""
     encoder: Any = av.CodecContext.create(codec, "w")
     encoder.width = width
     encoder.height = height
@@ -98,7 +98,16 @@ def encode_video(
     encoder.framerate = fractions.Fraction(fps, 1)
     encoder.bit_rate = bitrate
     encoder.gop_size = keyframe_interval
-    encoder.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+    if codec == "libx264":
+        # Constrained baseline, SPS/PPS before every IDR: what browsers send.
+        encoder.options = {
+            "preset": "ultrafast",
+            "tune": "zerolatency",
+            "profile": "baseline",
+            "x264-params": "repeat-headers=1:scenecut=0",
+        }
+    else:
+        encoder.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
     plane = _pattern_source(width, height)
     chroma = b"\x80" * ((width // 2) * (height // 2))
     frames: list[tuple[bytes, bool]] = []
@@ -217,6 +226,7 @@ class SyntheticParticipant:
         decode: bool = False,
         drop_outgoing: Callable[[int], bool] | None = None,
         drop_incoming: Callable[[int], bool] | None = None,
+        video_codec: str = "video/VP8",
     ) -> None:
         self.name = name
         self.decode = decode
@@ -225,6 +235,8 @@ class SyntheticParticipant:
         self.subscribe_pc = RTCPeerConnection(config)
         self.video_track = ReplayTrack("video", video) if video else None
         self.audio_track = ReplayTrack("audio", audio) if audio else None
+        self.screen_track: ReplayTrack | None = None
+        self.video_codec = video_codec
         self._drop_outgoing = drop_outgoing
         self._drop_incoming = drop_incoming
         self._seen_incoming: set[tuple[int, int]] = set()
@@ -269,7 +281,7 @@ class SyntheticParticipant:
         video = None
         if self.video_track is not None:
             t = video = self.publish_pc.addTransceiver(self.video_track, direction="sendonly")
-            t.setCodecPreferences(glue.codec_capabilities("video", "video/VP8"))
+            t.setCodecPreferences(glue.codec_capabilities("video", self.video_codec))
             glue._set(t.sender, "_send_keyframe", self.video_track.request_keyframe)
         await self.publish_pc.setLocalDescription(await self.publish_pc.createOffer())
         if self._drop_outgoing is not None:
@@ -288,6 +300,20 @@ class SyntheticParticipant:
                 await original(data)
 
             glue._set(dtls, "_send_rtp", send_rtp)
+        return str(self.publish_pc.localDescription.sdp)
+
+    async def screen_offer(self, clip: EncodedClip | None) -> str:
+        """A publish re-offer that starts (with a clip) or stops (``None``) a screen share."""
+        if clip is not None:
+            self.screen_track = ReplayTrack("video", clip)
+            t = self.publish_pc.addTransceiver(self.screen_track, direction="sendonly")
+            t.setCodecPreferences(glue.codec_capabilities("video", self.video_codec))
+            glue._set(t.sender, "_send_keyframe", self.screen_track.request_keyframe)
+        else:
+            for t in self.publish_pc.getTransceivers():
+                if self.screen_track is not None and t.sender.track is self.screen_track:
+                    t.direction = "inactive"
+        await self.publish_pc.setLocalDescription(await self.publish_pc.createOffer())
         return str(self.publish_pc.localDescription.sdp)
 
     def _drop(self, seq: int) -> bool:
@@ -342,9 +368,8 @@ class SyntheticParticipant:
             key = track is not None and track.kind == "video"
             if counters.last_seq is None:
                 if key:
-                    counters.keyframe_starts.append(
-                        vp8_keyframe_start(data[payload_offset(data) :])
-                    )
+                    detect = keyframe_detector(track.mime_type) if track else vp8_keyframe_start
+                    counters.keyframe_starts.append(detect(data[payload_offset(data) :]))
             else:
                 d = (seq - counters.last_seq) & 0xFFFF
                 if d >= 0x8000:

@@ -30,6 +30,14 @@ def video_clip() -> EncodedClip:
 
 
 @pytest.fixture(scope="session")
+def h264_clip() -> EncodedClip:
+    """Two seconds of 320x180 constrained-baseline H264 (what Safari sends)."""
+    return encode_video(
+        320, 180, fps=15, seconds=2, bitrate=250_000, keyframe_interval=15, codec="libx264"
+    )
+
+
+@pytest.fixture(scope="session")
 def audio_clip() -> EncodedClip:
     """Two seconds of Opus."""
     return encode_audio(seconds=2)
@@ -114,14 +122,17 @@ class Media:
         publish: bool = True,
         drop_outgoing: Callable[[int], bool] | None = None,
         drop_incoming: Callable[[int], bool] | None = None,
+        video: EncodedClip | None = None,
+        video_codec: str = "video/VP8",
     ) -> tuple[Participant, SyntheticParticipant]:
         client = SyntheticParticipant(
             name,
-            self.video if publish else None,
+            (video or self.video) if publish else None,
             self.audio if publish else None,
             decode=decode,
             drop_outgoing=drop_outgoing,
             drop_incoming=drop_incoming,
+            video_codec=video_codec,
         )
         self.signalling.clients[name] = client
         participant = room.join(name, "party", name.title(), location)
