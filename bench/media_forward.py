@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -289,7 +290,7 @@ class LagMonitor:
 def udp_errors() -> int:
     """Datagrams the kernel dropped because a receiving socket's buffer was full."""
     lines = [line.split() for line in Path("/proc/net/snmp").read_text().splitlines()]
-    for header, values in zip(lines, lines[1:], strict=False):
+    for header, values in pairwise(lines):
         if header[0] == "Udp:" and values[0] == "Udp:":
             return int(values[header.index("RcvbufErrors")])
     return 0
@@ -311,6 +312,7 @@ class Result:
     expected: int
     rss_per_participant: float
     loadgen_cpu: float
+    first_media_ms: float  # median, from asking for the subscribe offer to the first packet
     server_counters: dict[str, int]
 
     @property
@@ -362,6 +364,7 @@ async def run(
         rpc = Rpc(reader, writer)
         idle_rss = rss_bytes(process.pid)
         clients: list[SyntheticParticipant] = []
+        asked: dict[str, float] = {}
         try:
             for r in range(rooms):
                 members = []
@@ -376,6 +379,7 @@ async def run(
                     )
                     await client.publish_done(answer)
                 for client in members:
+                    asked[client.name] = time.monotonic()
                     offer = await rpc("subscribe_offer", participant=client.name)
                     slots = tuple(
                         SlotInfo(
@@ -387,7 +391,7 @@ async def run(
                     await rpc("subscribe_answer", participant=client.name, sdp=sdp)
 
             async with asyncio.timeout(60):
-                while not all(
+                while not all(  # noqa: ASYNC110 - polls a condition over many clients
                     len([c for c in client.by_ssrc.values() if c.packets > 10]) >= 6
                     for client in clients
                 ):
@@ -417,6 +421,9 @@ async def run(
             await asyncio.wait_for(process.wait(), 60)
             await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
     participants = rooms * 4
+    first_media = sorted(
+        (c.first_packet_at - asked[c.name]) * 1000 for c in clients if c.first_packet_at
+    )
     return Result(
         mode=mode,
         rooms=rooms,
@@ -427,6 +434,7 @@ async def run(
         expected=expected1 - expected0,
         rss_per_participant=(rss - idle_rss) / participants,
         loadgen_cpu=(own1 - own0) / elapsed * 100,
+        first_media_ms=first_media[len(first_media) // 2] if first_media else -1.0,
         server_counters={
             **{k: counters1[k] - counters0.get(k, 0) for k in counters1},
             "server_lag_ms": counters1["lag_ms"],
@@ -441,7 +449,8 @@ async def run(
 def table(results: list[Result]) -> str:
     head = (
         f"{'server':8} {'rooms':>5} {'people':>6} {'pkt/s out':>9} {'µs/pkt':>7} "
-        f"{'CPU %':>6} {'%/person':>8} {'RSS MB/p':>8} {'loss %':>6} {'loadgen %':>9}"
+        f"{'CPU %':>6} {'%/person':>8} {'RSS MB/p':>8} {'loss %':>6} {'loadgen %':>9} "
+        f"{'1st pkt ms':>10}"
     )
     lines = [head, "-" * len(head)]
     for r in results:
@@ -449,7 +458,7 @@ def table(results: list[Result]) -> str:
             f"{r.mode:8} {r.rooms:>5} {r.participants:>6} {r.forwarded / r.seconds:>9.0f} "
             f"{r.us_per_packet:>7.1f} {r.cpu_percent:>6.1f} "
             f"{r.cpu_percent / r.participants:>8.2f} {r.rss_per_participant / 1e6:>8.2f} "
-            f"{r.loss * 100:>6.2f} {r.loadgen_cpu:>9.1f}"
+            f"{r.loss * 100:>6.2f} {r.loadgen_cpu:>9.1f} {r.first_media_ms:>10.0f}"
         )
     forward = {r.rooms: r for r in results if r.mode == "forward"}
     for r in results:

@@ -19,6 +19,7 @@ import logging
 import math
 import random
 import struct
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -244,6 +245,7 @@ class SyntheticParticipant:
         self._sent_seqs: set[int] = set()
         self.dropped_outgoing = 0
         self.by_ssrc: dict[int, SsrcCounters] = {}
+        self.first_packet_at: float | None = None
         self.packets_by_track: Counter[str] = Counter()
         self.decoded_by_track: Counter[str] = Counter()
         self.frame_sizes: dict[str, tuple[int, int]] = {}
@@ -362,6 +364,8 @@ class SyntheticParticipant:
             counters = self.by_ssrc.get(ssrc)
             if counters is None:
                 counters = self.by_ssrc[ssrc] = SsrcCounters()
+                if self.first_packet_at is None:
+                    self.first_packet_at = time.monotonic()
             counters.packets += 1
             counters.octets += len(data)
             track = self.track_of_ssrc(ssrc)
