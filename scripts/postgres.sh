@@ -31,7 +31,7 @@ if [ ! -f "$dir/PG_VERSION" ]; then
 fi
 if ! as_pg "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
   as_pg "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w \
-    -o "-p $port -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    -o "-p $port -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c jit=off" \
     start >/dev/null
 fi
 for db in bilin_test bilin_bench; do
