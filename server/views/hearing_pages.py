@@ -1,5 +1,6 @@
 """Hearing pages: a case's hearings, scheduling, the hearing page with its links and QR codes,
-and joining (``/join/{token}`` exchanged for a session, then the ``/join`` landing page)."""
+and opening a link (``/join/{token}`` exchanged for a session, then the join page of
+``server.views.live_pages``)."""
 
 from __future__ import annotations
 
@@ -17,21 +18,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.access import case_in_scope
 from server.appkeys import SETTINGS
 from server.auth.login import set_session_cookie
-from server.auth.principal import ParticipantPrincipal, StaffPrincipal
+from server.auth.principal import StaffPrincipal
 from server.auth.sessions import open_session
 from server.context import ctx, match_int
-from server.db import Case, Consultation, Hearing, HearingParticipant, Staff, Summons
+from server.db import Case, Consultation, Staff, Summons
 from server.db.base import utcnow
 from server.errors import InvalidInput, NotFound
 from server.hearings import invitations, live, scheduling
-from server.hearings.consent import RECORDING_NOTICE_VERSION
 from server.hearings.invitations import IssuedLink
 from server.hearings.presenters import hearing_detail, join_url
 from server.hearings.qr import qr_svg
-from server.hearings.seats import own_seat, staff_seat
+from server.hearings.seats import staff_seat
 from server.hearings.vocabulary import (
-    PARTY_SIDE_ROLES,
-    PRESIDING_ROLES,
     HearingKind,
     ParticipantRole,
 )
@@ -350,43 +348,6 @@ async def schedule_submit(request: web.Request) -> web.StreamResponse:
 # ---------------------------------------------------------------- joining
 
 
-@dataclass(frozen=True)
-class JoinPage:
-    """Context of ``hearing/join.html``; the live client extends it."""
-
-    hearing_id: int
-    participant_id: int
-    kind: HearingKind
-    starts_at: dt.datetime
-    name: str
-    role: ParticipantRole
-    presiding: bool
-    # The steps before the hearing room, in order; the identity step only for the parties.
-    steps: tuple[str, ...]
-    notice_version: str
-    via_link: bool
-
-
-def _join_page(seat: HearingParticipant, hearing: Hearing, via_link: bool) -> JoinPage:
-    steps: tuple[str, ...] = ("device_check",)
-    if seat.role in PARTY_SIDE_ROLES:
-        steps += ("identity",)
-    if seat.role not in PRESIDING_ROLES:
-        steps += ("consent", "waiting_room")
-    return JoinPage(
-        hearing_id=hearing.id,
-        participant_id=seat.id,
-        kind=hearing.kind,
-        starts_at=hearing.starts_at,
-        name=seat.name,
-        role=seat.role,
-        presiding=seat.role in PRESIDING_ROLES,
-        steps=steps,
-        notice_version=RECORDING_NOTICE_VERSION,
-        via_link=via_link,
-    )
-
-
 async def join_link(request: web.Request) -> web.StreamResponse:
     """``/join/{token}``: exchange the token for a session cookie and drop it from the address
     bar. Unknown, expired and revoked tokens all get the same page."""
@@ -413,27 +374,6 @@ async def join_link(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def join_page(request: web.Request) -> web.StreamResponse:
-    """``/join``: where someone who came in through their link starts."""
-    context = ctx(request)
-    who = context.principal
-    if not isinstance(who, ParticipantPrincipal):
-        raise InvitationInvalid()
-    seat, hearing = await own_seat(context.db, who)
-    return render(request, "hearing/join.html", {"page": _join_page(seat, hearing, True)})
-
-
-async def staff_join_page(request: web.Request) -> web.StreamResponse:
-    """``/hearings/{id}/join``: a logged-in staff member who holds a seat joins directly."""
-    context = ctx(request)
-    who = _staff_or_login(request)
-    hearing = await context.db.get(Hearing, match_int(request, "hearing_id"))
-    seat = await staff_seat(context.db, who, hearing.id) if hearing is not None else None
-    if hearing is None or seat is None:
-        raise NotFound()
-    return render(request, "hearing/join.html", {"page": _join_page(seat, hearing, False)})
-
-
 def add_routes(app: web.Application) -> None:
     """Routes of this module; also gives the app the hearings' revocation hub."""
     live.install(app)
@@ -445,6 +385,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(
         "/hearings/{hearing_id:[0-9]+}/participants/{participant_id:[0-9]+}/revoke", revoke_link
     )
-    app.router.add_get("/hearings/{hearing_id:[0-9]+}/join", staff_join_page)
     app.router.add_get("/join/{token}", join_link)
-    app.router.add_get("/join", join_page)

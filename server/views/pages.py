@@ -13,6 +13,7 @@ from server.views import (
     auth_pages,
     dashboard_pages,
     hearing_pages,
+    live_pages,
     party_pages,
     public_pages,
     work_pages,
@@ -29,6 +30,7 @@ def add_routes(app: web.Application) -> None:
         dashboard_pages,
         admin_pages,
         hearing_pages,
+        live_pages,
     ):
         module.add_routes(app)
 
