@@ -1,6 +1,6 @@
 // The live page: waiting room and hearing. Connects to the signalling server, publishes the
 // camera and microphone, answers the server's subscribe offers, and draws what `state` says.
-import { $, h, icon, readConfig, translator } from "./common.js";
+import { readConfig, translator } from "./common.js";
 import { loadPrefs, meterLevel, openDevices, stopTracks } from "./media.js";
 import { Publisher, Subscriber } from "./rtc.js";
 import { Signal } from "./signal.js";
@@ -251,10 +251,14 @@ async function onConnect() {
   }
   app.me = hello.you;
   app.connectedOnce = true;
+  // TURN credentials are per participant and short-lived: the server hands them out here.
+  const iceServers = hello.ice_servers || config.ice_servers;
+  app.subscriber.iceServers = iceServers;
   room.render(hello.state);
+  room.chatHistory(hello.chat || []);
   app.signal.send("media_state", mediaState());
   if (app.handRaised) app.signal.send("hand", { raised: true });
-  const publisher = new Publisher(config.ice_servers, app.signal, (state) => room.mediaState("publish", state));
+  const publisher = new Publisher(iceServers, app.signal, (state) => room.mediaState("publish", state));
   app.publisher = publisher;
   try {
     await publisher.start({ audio: app.local.audio, video: app.local.video });
@@ -280,8 +284,9 @@ function connect() {
   signal.on("connect_error", (error) => {
     if (app.ended) return;
     if (!signal.socket.active) {
-      // Refused by the server (link revoked or expired, no seat): nothing to retry.
-      end(error && error.data && error.data.code === "revoked" ? "revoked" : "refused");
+      // Refused by the server (no valid session: link revoked or expired; no seat).
+      room.refusedMessage = error && error.data && error.data.message;
+      end("refused");
       return;
     }
     room.banner(t(app.connectedOnce ? "live.room.reconnecting" : "live.room.cannot_reach"), "warn");

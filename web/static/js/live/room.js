@@ -28,6 +28,8 @@ export class Room {
     this.publishState = "new";
     this.subscribeState = "new";
     this.lastWaiting = 0;
+    this.prevLocation = null;
+    this.refusedMessage = null;
   }
 
   init() {
@@ -118,7 +120,8 @@ export class Room {
     const known = ["left", "removed", "revoked", "replaced", "refused", "disconnected"];
     const key = known.includes(reason) ? reason : "disconnected";
     $("#ended-h").textContent = this.t(`live.ended.${key}`);
-    $("#ended-text").textContent = this.t(`live.ended.${key}_text`);
+    $("#ended-text").textContent =
+      key === "refused" && this.refusedMessage ? this.refusedMessage : this.t(`live.ended.${key}_text`);
     $("#ended-again").hidden = reason === "revoked" || reason === "refused" || reason === "removed";
     this.banner(null);
     for (const audio of this.audios.values()) audio.remove();
@@ -143,17 +146,15 @@ export class Room {
     const location = state.location;
     $("#live-app").dataset.location = location;
     $("#room-location").textContent = this.locationName(location, state);
+    if (previous && previous.location !== location) this.prevLocation = previous.location;
     if (location === "waiting") {
-      this.show("waiting");
-      $("#waiting-preview").replaceChildren(this.selfTile("waiting"));
-      if (!previous || previous.location !== "waiting") $("#waiting-h").focus();
-    } else {
-      if (!previous || previous.location === "waiting") {
-        if (previous) this.toast(this.t("live.room.admitted"));
-        this.show("room");
-      } else if ($("#live-app").dataset.view !== "room") {
-        this.show("room");
+      if ($("#live-app").dataset.view !== "waiting") {
+        this.show("waiting");
+        $("#waiting-preview").replaceChildren(this.selfTile("waiting"));
+        $("#waiting-h").focus();
       }
+    } else if ($("#live-app").dataset.view !== "room") {
+      this.show("room");
     }
     if (myself) this.app.handRaised = Boolean(myself.hand);
     this.renderTiles();
@@ -592,7 +593,12 @@ export class Room {
     });
   }
 
-  addChat(message) {
+  /** The newest messages of the current location, sent with `hello` (after a reconnect too). */
+  chatHistory(messages) {
+    for (const message of messages) this.addChat(message, false);
+  }
+
+  addChat(message, fresh = true) {
     if (!message || this.chatIds.has(message.id)) return;
     this.chatIds.add(message.id);
     const mine = this.app.me && message.from_id === this.app.me.participant_id;
@@ -606,7 +612,7 @@ export class Room {
     );
     const log = $("#chat-log");
     log.scrollTop = log.scrollHeight;
-    if (this.sideTab !== "chat" && !mine) {
+    if (fresh && this.sideTab !== "chat" && !mine) {
       this.unread += 1;
       this.renderUnread();
     }
@@ -636,8 +642,11 @@ export class Room {
   }
 
   moved(where) {
-    const state = this.app.state || { rooms: [] };
-    this.toast(this.t("live.room.moved", { room: this.locationName(where, state) }));
+    const state = this.app.state || { rooms: [], location: null };
+    // `moved` and the new `state` may come in either order.
+    const from = state.location === where ? this.prevLocation : state.location;
+    if (from === "waiting" && where === "main") this.toast(this.t("live.room.admitted"));
+    else this.toast(this.t("live.room.moved", { room: this.locationName(where, state) }));
   }
 
   /** A modal question; resolves to true when the person says yes. */

@@ -81,7 +81,12 @@ export class Publisher {
       const offer = await this.pc.createOffer();
       await this.pc.setLocalDescription(offer);
       await gatheringComplete(this.pc);
-      const ack = await this.signal.request("publish", { sdp: this.pc.localDescription.sdp });
+      // Name each m-line's track, so a screen share is never taken for a camera.
+      const labels = {};
+      if (this.audio.mid) labels[this.audio.mid] = "audio";
+      if (this.camera.mid) labels[this.camera.mid] = "video";
+      if (this.screen && this.screen.mid) labels[this.screen.mid] = "screen";
+      const ack = await this.signal.request("publish", { sdp: this.pc.localDescription.sdp, labels });
       await this.pc.setRemoteDescription({ type: "answer", sdp: ack.sdp });
       await capBitrate(this.camera.sender, CAMERA_MAX_BITRATE, false);
       if (this.screen) await capBitrate(this.screen.sender, SCREEN_MAX_BITRATE, true);
@@ -191,10 +196,11 @@ export class Subscriber {
   async inbound() {
     const out = {};
     for (const slot of this.slots()) {
-      const entry = (out[slot.participantId] ||= { video: 0, screen: 0, audio: 0 });
+      const entry = (out[slot.participantId] ||= { video: 0, screen: 0, audio: 0, packets: 0 });
       const report = await slot.receiver.getStats();
       report.forEach((stat) => {
         if (stat.type !== "inbound-rtp") return;
+        entry.packets += stat.packetsReceived || 0;
         if (stat.kind === "video") entry[slot.label === "screen" ? "screen" : "video"] += stat.framesDecoded || 0;
         if (stat.kind === "audio") entry.audio += stat.totalSamplesReceived || 0;
       });
