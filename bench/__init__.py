@@ -1,0 +1,1 @@
+"""Benchmarks: generated Wuwei-like databases and timed requests (see bench/README.md)."""
