@@ -9,6 +9,7 @@ last packet it emitted. It starts only at a keyframe and asks for one when bound
 from __future__ import annotations
 
 import random
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
     from .track import PublishedTrack
 
 _pack_header = RTP_HEADER.pack
+
+RESEND_GUARD = 0.05
+"""Seconds before the same packet is retransmitted to the same subscriber again."""
 
 
 class Downstream(ABC):
@@ -36,6 +40,7 @@ class Downstream(ABC):
         self._last_ts = 0
         self._last_time = 0.0
         self.remb: int | None = None
+        self._resent: dict[int, float] = {}
         # counters
         self.packets = 0
         self.octets = 0
@@ -117,11 +122,19 @@ class Downstream(ABC):
     # -- feedback from the subscriber ----------------------------------------------------
 
     def on_nack(self, lost: list[int]) -> None:
-        """Retransmit what the subscriber lost, from the source's history."""
+        """Retransmit what the subscriber lost, from the source's history.
+
+        A packet is resent at most once per ``RESEND_GUARD`` seconds: receivers repeat their
+        whole missing list in every NACK, which would otherwise multiply retransmissions.
+        """
         self.nacks_received += 1
         source = self.source
         if source is None or not self.started:
             return
+        now = time.monotonic()
+        resent = self._resent
+        if len(resent) > 512:
+            resent.clear()
         top = source.max_ext
         top16 = top & 0xFFFF
         for seq in lost:
@@ -131,8 +144,9 @@ class Downstream(ABC):
             if ext < self._start_ext or ext > top:
                 continue
             entry = source.history(ext)
-            if entry is None:
+            if entry is None or now - resent.get(ext, -1.0) < RESEND_GUARD:
                 continue
+            resent[ext] = now
             _, ts, b0, b1, payload = entry
             self.retransmitted += 1
             self._emit(seq, (ts + self._ts_off) & 0xFFFFFFFF, b0, b1, payload)
