@@ -83,20 +83,49 @@ def inbound(page: Page) -> dict[int, dict[str, int]]:
     return {int(pid): counts for pid, counts in raw.items()}
 
 
-# Growth that proves media flows: ~0.5 s of video at the fake camera's rate, 0.2 s of audio.
+# Growth that proves media flows: ~0.5 s of video at the fake camera's rate, 0.2 s of audio,
+# and packets arriving (audio samples alone could be concealment).
 VIDEO_GROWTH = 10
 AUDIO_GROWTH = 9600
+PACKET_GROWTH = 20
+
+# getStats() is asynchronous and wait_for_function's predicate is not awaited: a poller in the
+# page keeps the latest figures where a synchronous predicate can read them.
+_POLLER = """async () => {
+    if (window.__e2eStats) return;
+    const tick = async () => {
+        try {
+            window.__e2eStats = await window.bilinLive.inbound();
+            window.__e2eStatsAt = performance.now();
+        } finally { setTimeout(tick, 100); }
+    };
+    await tick();
+}"""
+
+
+def watch(page: Page) -> float:
+    """Start the page's stats poller (again after a reload); returns the page's clock, so a
+    predicate can insist on figures taken after this moment."""
+    page.wait_for_function("() => Boolean(window.bilinLive)")
+    page.evaluate(_POLLER)
+    return float(page.evaluate("performance.now()"))
+
+
+def totals(page: Page) -> dict[str, int]:
+    """All the page received on its subscribe connection, whatever it was for."""
+    out: dict[str, int] = page.evaluate("window.bilinLive.totals()")
+    return out
 
 
 def wait_decoding(page: Page, participant_id: int, timeout: float = 20_000) -> dict[str, int]:
     """Wait until ``page`` decodes video AND audio from ``participant_id``, growing past what it
     had decoded when called; returns the counts reached."""
+    watch(page)
     before = inbound(page).get(participant_id, {"video": 0, "audio": 0, "packets": 0})
     page.wait_for_function(
-        """async ([pid, v0, a0, p0, dv, da]) => {
-            const s = (await window.bilinLive.inbound())[pid];
-            // Samples alone could be concealment: packets must arrive too.
-            return Boolean(s) && s.video >= v0 + dv && s.audio >= a0 + da && s.packets > p0 + 20;
+        """([pid, v0, a0, p0, dv, da, dp]) => {
+            const s = window.__e2eStats[pid];
+            return Boolean(s) && s.video >= v0 + dv && s.audio >= a0 + da && s.packets >= p0 + dp;
         }""",
         arg=[
             participant_id,
@@ -105,8 +134,9 @@ def wait_decoding(page: Page, participant_id: int, timeout: float = 20_000) -> d
             before["packets"],
             VIDEO_GROWTH,
             AUDIO_GROWTH,
+            PACKET_GROWTH,
         ],
-        polling=200,
+        polling=100,
         timeout=timeout,
     )
     return inbound(page)[participant_id]
@@ -114,12 +144,10 @@ def wait_decoding(page: Page, participant_id: int, timeout: float = 20_000) -> d
 
 def wait_first_frame(page: Page, timeout: float = 30_000) -> None:
     """Wait until any remote video frame has been decoded."""
+    watch(page)
     page.wait_for_function(
-        """async () => {
-            const all = Object.values(await window.bilinLive.inbound());
-            return all.some((s) => s.video > 0);
-        }""",
-        polling=100,
+        "() => Object.values(window.__e2eStats).some((s) => s.video > 0)",
+        polling=50,
         timeout=timeout,
     )
 

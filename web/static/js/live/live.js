@@ -309,6 +309,7 @@ function connect() {
 // Tests and support staff read decoding progress here (the e2e suite uses getStats through it).
 window.bilinLive = {
   inbound: () => (app.subscriber ? app.subscriber.inbound() : Promise.resolve({})),
+  totals: () => (app.subscriber ? app.subscriber.totals() : Promise.resolve({ packets: 0, frames: 0, samples: 0 })),
   state: () => app.state,
   me: () => app.me,
   ended: () => app.ended,

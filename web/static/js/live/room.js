@@ -23,8 +23,6 @@ export class Room {
     this.chatIds = new Set();
     this.unread = 0;
     this.sideTab = null;
-    this.selfVideo = h("video", { autoplay: true, playsinline: true, class: "mirror" });
-    this.selfVideo.muted = true;
     this.publishState = "new";
     this.subscribeState = "new";
     this.lastWaiting = 0;
@@ -200,10 +198,15 @@ export class Room {
     }
     const media = $(".tile-media", tile);
     if (app.local.video) {
-      if (this.selfVideo.srcObject?.getVideoTracks()[0] !== app.local.video) {
-        this.selfVideo.srcObject = new MediaStream([app.local.video]);
+      let video = $("video", media);
+      if (!video) {
+        video = h("video", { autoplay: true, playsinline: true, class: "mirror" });
+        video.muted = true;
+        media.prepend(video);
       }
-      if (this.selfVideo.parentElement !== media) media.prepend(this.selfVideo);
+      if (video.srcObject?.getVideoTracks()[0] !== app.local.video) {
+        video.srcObject = new MediaStream([app.local.video]);
+      }
       tile.dataset.video = "on";
     } else {
       tile.dataset.video = "off";

@@ -208,6 +208,20 @@ export class Subscriber {
     return out;
   }
 
+  /** Everything received on the whole connection, whatever the slots say: packets, frames
+   * decoded, audio samples (support staff and tests check isolation with it). */
+  async totals() {
+    const out = { packets: 0, frames: 0, samples: 0 };
+    if (!this.pc) return out;
+    (await this.pc.getStats()).forEach((stat) => {
+      if (stat.type !== "inbound-rtp") return;
+      out.packets += stat.packetsReceived || 0;
+      out.frames += stat.framesDecoded || 0;
+      out.samples += stat.totalSamplesReceived || 0;
+    });
+    return out;
+  }
+
   close() {
     if (this.pc) this.pc.close();
     this.pc = null;
