@@ -21,6 +21,7 @@ from server.db.engine import create_engine, create_sessionmaker
 from server.i18n import Catalogues
 from server.settings import Settings
 from server.views import pages
+from signaling.live import setup_live
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,9 @@ def create_app(settings: Settings) -> web.Application:
     app[CATALOGUES] = Catalogues.load(settings.web_dir / "i18n")
     app[JINJA] = create_jinja(settings)
     app.cleanup_ctx.append(_database)
+    # socket.io at /socket.io/ and the media worker, started after (and stopped before) the
+    # database.
+    setup_live(app)
     api.add_routes(app)
     app.router.add_get("/api/openapi.json", meta.openapi)
     pages.add_routes(app)

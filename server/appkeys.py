@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -9,8 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from server.i18n import Catalogues
 from server.settings import Settings
 
+if TYPE_CHECKING:
+    from signaling.live.service import LiveService
+
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONMAKER: web.AppKey[async_sessionmaker[AsyncSession]] = web.AppKey("sessionmaker")
 CATALOGUES = web.AppKey("catalogues", Catalogues)
 JINJA = web.AppKey("jinja", jinja2.Environment)
+# Live hearings: the socket.io server and the media worker (signaling.live).
+LIVE: web.AppKey[LiveService] = web.AppKey("live")

@@ -14,6 +14,7 @@ from server.db.hearing import (
     Invitation,
     RecordingConsent,
 )
+from server.db.live import HearingChatMessage
 from server.db.organisation import Organisation
 from server.db.routing import Routing, Supervision
 from server.db.staff import Staff
@@ -28,6 +29,7 @@ __all__ = [
     "DeadlineRule",
     "FollowUp",
     "Hearing",
+    "HearingChatMessage",
     "HearingParticipant",
     "IdentityCheck",
     "IdentityDeclaration",

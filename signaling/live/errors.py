@@ -86,3 +86,15 @@ class ConnectRefused(LiveError):
     """Why a socket.io connection was refused (sent as ``connect_error`` data)."""
 
     key = "error.live_not_signed_in"
+
+
+class TooManyRooms(LiveError):
+    """The hearing already has as many caucus rooms as one may open."""
+
+    key = "error.live_too_many_rooms"
+
+
+class Gone(LiveError):
+    """An event on a connection that is being closed (left, removed, replaced)."""
+
+    key = "error.live_gone"

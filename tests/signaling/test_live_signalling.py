@@ -10,13 +10,14 @@ import asyncio
 from typing import Any
 
 import pytest
+import socketio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import HearingChatMessage, IdentityCheck
 from tests.world import World, id_number, login
 
-from .test_live_support import Client, Hearing, Live, cookie_header, hearing
+from .test_live_support import Client, Live, cookie_header, hearing
 
 
 def ids(state: dict[str, Any]) -> set[int]:
@@ -67,18 +68,28 @@ async def test_parties_wait_until_admitted_and_see_only_their_room(
         )
         for party in (applicant, respondent):
             await party.wait_for(lambda p=party: {"room": "main"} in p.events("moved"))
-            await party.wait_state(lambda s: ids(s) == {h.seat(r) for r in ("mediator", "applicant", "respondent")})
+            await party.wait_state(
+                lambda s: ids(s) == {h.seat(r) for r in ("mediator", "applicant", "respondent")}
+            )
         await mediator.wait_state(lambda s: s["waiting"] == [])
 
         # A caucus room: the respondent alone with the mediator; the applicant sees neither.
         ack = await mediator.call("open_caucus", {"label": "背对背一"})
         assert ack == {"ok": True, "room": "caucus-1"}
-        assert (await mediator.call("move", {"participant_id": h.seat("respondent"), "room": "caucus-1"}))["ok"]
-        assert (await mediator.call("move", {"participant_id": h.seat("mediator"), "room": "caucus-1"}))["ok"]
+        assert (
+            await mediator.call(
+                "move", {"participant_id": h.seat("respondent"), "room": "caucus-1"}
+            )
+        )["ok"]
+        assert (
+            await mediator.call("move", {"participant_id": h.seat("mediator"), "room": "caucus-1"})
+        )["ok"]
         await respondent.wait_state(
-            lambda s: s["location"] == "caucus-1"
-            and ids(s) == {h.seat("mediator"), h.seat("respondent")}
-            and s["rooms"] == [{"id": "caucus-1", "label": "背对背一"}]
+            lambda s: (
+                s["location"] == "caucus-1"
+                and ids(s) == {h.seat("mediator"), h.seat("respondent")}
+                and s["rooms"] == [{"id": "caucus-1", "label": "背对背一"}]
+            )
         )
         await applicant.wait_state(lambda s: ids(s) == {h.seat("applicant")})
         # Closing the room brings its occupants back to the main room.
@@ -87,8 +98,12 @@ async def test_parties_wait_until_admitted_and_see_only_their_room(
         assert respondent.events("moved")[-1] == {"room": "main"}
 
         # Send back and remove.
-        assert (await mediator.call("send_to_waiting", {"participant_id": h.seat("respondent")}))["ok"]
-        await respondent.wait_state(lambda s: s["location"] == "waiting" and ids(s) == {h.seat("respondent")})
+        assert (await mediator.call("send_to_waiting", {"participant_id": h.seat("respondent")}))[
+            "ok"
+        ]
+        await respondent.wait_state(
+            lambda s: s["location"] == "waiting" and ids(s) == {h.seat("respondent")}
+        )
         assert (await mediator.call("remove", {"participant_id": h.seat("respondent")}))["ok"]
         await respondent.wait_for(lambda: respondent.disconnected.is_set())
         assert respondent.events("removed") == [{"reason": "removed"}]
@@ -99,13 +114,13 @@ async def test_connections_without_a_seat_are_refused(client: Client, world: Wor
     async with hearing(client, world) as h:
         nobody = Live("nobody")
         h.lives.append(nobody)
-        with pytest.raises(Exception):
+        with pytest.raises(socketio.exceptions.ConnectionError):
             await nobody.connect(h.url, "")
         assert nobody.connect_error["data"]["code"] == "error.live_not_signed_in"
 
         forged = Live("forged")
         h.lives.append(forged)
-        with pytest.raises(Exception):
+        with pytest.raises(socketio.exceptions.ConnectionError):
             await forged.connect(h.url, "bilin_session=not-a-real-token")
         assert forged.connect_error["data"]["code"] == "error.live_not_signed_in"
 
@@ -113,7 +128,7 @@ async def test_connections_without_a_seat_are_refused(client: Client, world: Wor
         cookies = await h.cookies_of("applicant")
         elsewhere = Live("elsewhere")
         h.lives.append(elsewhere)
-        with pytest.raises(Exception):
+        with pytest.raises(socketio.exceptions.ConnectionError):
             await elsewhere.connect(h.url, cookies, {"hearing_id": h.id + 1000})
         assert elsewhere.connect_error["data"]["code"] == "error.live_no_seat"
 
@@ -121,8 +136,10 @@ async def test_connections_without_a_seat_are_refused(client: Client, world: Wor
         await login(client, "lz_super")
         supervisor = Live("supervisor")
         h.lives.append(supervisor)
-        with pytest.raises(Exception):
-            await supervisor.connect(h.url, cookie_header(client.session.cookie_jar), {"hearing_id": h.id})
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await supervisor.connect(
+                h.url, cookie_header(client.session.cookie_jar), {"hearing_id": h.id}
+            )
         assert supervisor.connect_error["data"]["code"] == "error.live_no_seat"
 
         await login(client, "lz_mediator")
@@ -151,13 +168,21 @@ async def test_refused_events_change_nothing_for_anyone(client: Client, world: W
             # a party sending moderator events, naming someone else or themself
             ("admit", {"all": True}, "error.live_forbidden"),
             ("remove", {"participant_id": h.seat("respondent")}, "error.live_forbidden"),
-            ("move", {"participant_id": h.seat("applicant"), "room": "main"}, "error.live_forbidden"),
+            (
+                "move",
+                {"participant_id": h.seat("applicant"), "room": "main"},
+                "error.live_forbidden",
+            ),
             ("mute", {"participant_id": None, "kind": "audio"}, "error.live_forbidden"),
             ("open_caucus", {"label": "x"}, "error.live_forbidden"),
             ("confirm_identity", {"participant_id": h.seat("applicant")}, "error.live_forbidden"),
             ("send_to_waiting", {"participant_id": h.seat("mediator")}, "error.live_forbidden"),
             # identity fields are never taken from a payload
-            ("hand", {"raised": True, "participant_id": h.seat("respondent")}, "error.live_invalid"),
+            (
+                "hand",
+                {"raised": True, "participant_id": h.seat("respondent")},
+                "error.live_invalid",
+            ),
             ("chat", {"text": "hi", "from_id": h.seat("mediator")}, "error.live_invalid"),
             # malformed
             ("hand", {"raised": "yes"}, "error.live_invalid"),
@@ -177,8 +202,13 @@ async def test_refused_events_change_nothing_for_anyone(client: Client, world: W
             assert ack["error"]["message"] and ack["error"]["message"] != code
         # The English catalogue is used when the browser asks for English.
         # A moderator's malformed event is refused the same way.
-        ack = await mediator.call("move", {"participant_id": h.seat("applicant"), "room": "caucus-9"})
-        assert ack["error"]["code"] == "error.live_invalid" or ack["error"]["code"] == "error.live_unknown_room"
+        ack = await mediator.call(
+            "move", {"participant_id": h.seat("applicant"), "room": "caucus-9"}
+        )
+        assert (
+            ack["error"]["code"] == "error.live_invalid"
+            or ack["error"]["code"] == "error.live_unknown_room"
+        )
         ack = await mediator.call("move", {"participant_id": 10**6, "room": "main"})
         assert ack["error"]["code"] == "error.live_unknown_participant"
         ack = await mediator.call("remove", {"participant_id": h.seat("mediator")})
@@ -218,7 +248,9 @@ async def test_events_are_rate_limited(client: Client, world: World) -> None:
         acks = await asyncio.gather(*(applicant.call("chat", {"text": f"{n}"}) for n in range(12)))
         codes = [a["error"]["code"] if not a["ok"] else "ok" for a in acks]
         assert codes.count("ok") <= 6 and "error.live_rate_limited" in codes
-        acks = await asyncio.gather(*(applicant.call("hand", {"raised": n % 2 == 0}) for n in range(60)))
+        acks = await asyncio.gather(
+            *(applicant.call("hand", {"raised": n % 2 == 0}) for n in range(60))
+        )
         assert sum(1 for a in acks if not a["ok"]) >= 10
         assert all(a["error"]["code"] == "error.live_rate_limited" for a in acks if not a["ok"])
         # The mediator's own budget is untouched.
@@ -236,7 +268,9 @@ async def test_chat_reaches_only_the_same_room_and_is_kept(
         assert ack["error"]["code"] == "error.live_waiting"
         await h.admitted(mediator, applicant, respondent)
         assert (await mediator.call("open_caucus", {"label": "申请人房间"}))["ok"]
-        assert (await mediator.call("move", {"participant_id": h.seat("applicant"), "room": "caucus-1"}))["ok"]
+        assert (
+            await mediator.call("move", {"participant_id": h.seat("applicant"), "room": "caucus-1"})
+        )["ok"]
         await applicant.wait_state(lambda s: s["location"] == "caucus-1")
 
         ack = await applicant.call("chat", {"text": "只对调解员说"})
@@ -254,7 +288,11 @@ async def test_chat_reaches_only_the_same_room_and_is_kept(
         assert [m["text"] for m in respondent.events("chat")] == ["大家好"]
 
         # Kept on the case, with the room; a rejoining person gets their room's history.
-        rows = (await db.execute(select(HearingChatMessage).order_by(HearingChatMessage.id))).scalars().all()
+        rows = (
+            (await db.execute(select(HearingChatMessage).order_by(HearingChatMessage.id)))
+            .scalars()
+            .all()
+        )
         assert [(r.hearing_id, r.participant_id, r.location, r.text) for r in rows] == [
             (h.id, h.seat("applicant"), "caucus-1", "只对调解员说"),
             (h.id, h.seat("respondent"), "main", "大家好"),
@@ -289,7 +327,9 @@ async def test_reconnect_replaces_the_old_connection_in_the_same_room(
         applicant, _ = await h.join("applicant", cookies)
         await h.admitted(mediator, applicant)
         assert (await mediator.call("open_caucus", {"label": "甲"}))["ok"]
-        assert (await mediator.call("move", {"participant_id": h.seat("applicant"), "room": "caucus-1"}))["ok"]
+        assert (
+            await mediator.call("move", {"participant_id": h.seat("applicant"), "room": "caucus-1"})
+        )["ok"]
         await applicant.wait_state(lambda s: s["location"] == "caucus-1")
 
         # A reload: a new connection of the same browser while the old one is still open.
@@ -298,8 +338,10 @@ async def test_reconnect_replaces_the_old_connection_in_the_same_room(
         await applicant.wait_for(lambda: applicant.disconnected.is_set())
         assert applicant.events("removed") == [{"reason": "replaced"}]
         await mediator.wait_state(
-            lambda s: person(s, h.seat("applicant"))["connected"]
-            and person(s, h.seat("applicant"))["location"] == "caucus-1"
+            lambda s: (
+                person(s, h.seat("applicant"))["connected"]
+                and person(s, h.seat("applicant"))["location"] == "caucus-1"
+            )
         )
         assert [p["id"] for p in mediator.state["participants"]].count(h.seat("applicant")) == 1
 
@@ -317,23 +359,87 @@ async def test_reconnect_replaces_the_old_connection_in_the_same_room(
         assert hello["state"]["location"] == "waiting"
 
 
-async def test_moderator_flags_mutes_and_identity(client: Client, world: World) -> None:
+async def test_moderator_sees_consent_confirms_identity_and_asks_to_mute(
+    client: Client, world: World, db: AsyncSession
+) -> None:
     async with hearing(client, world) as h:
-        applicant_cookies = await h.cookies_of("applicant")
         # The applicant declares their identity and declines recording before entering.
-        async with client.session.__class__() as _:
-            pass
+        browser, csrf = await h.open("applicant")
+        headers = {"X-CSRF-Token": csrf}
+        response = await browser.post(
+            "/api/join/identity",
+            json={"name": "张三", "id_number": id_number("620602", "19850312", "021")},
+            headers=headers,
+        )
+        assert response.status == 201, await response.text()
+        notice = await (await browser.get("/api/join/notice")).json()
+        response = await browser.post(
+            "/api/join/consent",
+            json={"notice_version": notice["version"], "given": False},
+            headers=headers,
+        )
+        assert response.status == 201, await response.text()
         mediator, _ = await h.join("mediator")
-        applicant, _ = await h.join("applicant", applicant_cookies)
-        ack = await mediator.call("confirm_identity", {"participant_id": h.seat("applicant")})
-        assert ack["error"]["code"] == "error.hearing_nothing_declared"
-        await h.admitted(mediator, applicant)
+        applicant, _ = await h.join("applicant", cookie_header(browser.cookie_jar))
+        respondent, _ = await h.join("respondent")
+        await mediator.wait_state(lambda s: len(s["waiting"]) == 2)
+        seen = person(mediator.state, h.seat("applicant"))
+        assert (seen["identity_declared"], seen["identity_checked"]) == (True, False)
+        assert (seen["consent"], seen["do_not_record"]) == ("declined", True)
+        assert person(mediator.state, h.seat("respondent"))["consent"] is None
 
-        assert (await applicant.call("media_state", {"audio": False, "video": True, "screen": False}))["ok"]
-        await mediator.wait_state(lambda s: person(s, h.seat("applicant"))["audio"] is False)
+        # Nothing declared, nothing to check; a declared identity is checked and recorded.
+        ack = await mediator.call("confirm_identity", {"participant_id": h.seat("respondent")})
+        assert ack["error"]["code"] == "error.hearing_nothing_declared"
+        ack = await mediator.call("confirm_identity", {"participant_id": h.seat("applicant")})
+        assert ack["ok"], ack
+        await mediator.wait_state(lambda s: person(s, h.seat("applicant"))["identity_checked"])
+        checks = (await db.execute(select(IdentityCheck))).scalars().all()
+        assert [(c.participant_id, c.method, c.checked_by_participant_id) for c in checks] == [
+            (h.seat("applicant"), "id_document_on_camera", h.seat("mediator"))
+        ]
+
+        await h.admitted(mediator, applicant, respondent)
+        ack = await applicant.call("media_state", {"audio": False, "video": True, "screen": False})
+        assert ack["ok"]
+        await respondent.wait_state(lambda s: person(s, h.seat("applicant"))["audio"] is False)
         ack = await mediator.call("mute", {"participant_id": None, "kind": "video"})
-        assert ack["ok"] and ack["asked"] == [h.seat("applicant")]
+        assert ack["ok"] and sorted(ack["asked"]) == sorted(
+            [h.seat("applicant"), h.seat("respondent")]
+        )
+        ack = await mediator.call("mute", {"participant_id": h.seat("respondent"), "kind": "audio"})
+        assert ack["ok"] and ack["asked"] == [h.seat("respondent")]
         await applicant.wait_for(lambda: bool(applicant.events("mute_requested")))
+        await respondent.wait_for(lambda: len(respondent.events("mute_requested")) == 2)
         assert applicant.events("mute_requested")[0]["kind"] == "video"
-        # Asking is all: the state still says the camera is on until the party turns it off.
+        assert (
+            applicant.events("mute_requested")[0]["by"]
+            == person(mediator.state, h.seat("mediator"))["name"]
+        )
+        # Asking is all: the camera stays on in everyone's state until its owner turns it off.
         assert person(mediator.state, h.seat("applicant"))["video"] is True
+
+
+async def test_judge_presides_a_confirmation_hearing_only(client: Client, world: World) -> None:
+    async with hearing(client, world) as h:
+        judge, hello = await h.join("judge")
+        assert hello["you"]["moderator"] is False and hello["state"]["location"] == "waiting"
+        ack = await judge.call("admit", {"all": True})
+        assert ack["error"]["code"] == "error.live_forbidden"
+    async with hearing(client, world, username="lz_judge", kind="confirmation_hearing") as h:
+        judge, hello = await h.join("judge")
+        assert hello["you"]["moderator"] is True and hello["state"]["location"] == "main"
+        applicant, _ = await h.join("applicant")
+        await h.admitted(judge, applicant)
+
+
+async def test_error_messages_follow_the_language(client: Client, world: World) -> None:
+    async with hearing(client, world) as h:
+        cookies = await h.cookies_of("applicant")
+        english = await h.connect("applicant", cookies + "; bilin_lang=en")
+        ack = await english.call("admit", {"all": True})
+        assert ack["error"]["message"] == "You have not entered the hearing yet. Please wait."
+        ack = await english.call("hello", {})
+        assert ack["ok"]
+        ack = await english.call("admit", {"all": True})
+        assert ack["error"]["message"] == "Only the person presiding may do this."

@@ -1,0 +1,62 @@
+"""The socket.io server of live hearings, attached to the aiohttp app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import socketio
+from aiohttp import web
+
+from server.appkeys import LIVE, SETTINGS
+from server.settings import Settings
+
+from . import actions, moderation
+from .service import LiveService
+
+# engine.io accepts 1 MB messages by default; the largest legitimate message is an SDP offer.
+MAX_MESSAGE_BYTES = 16 * 1024
+SOCKETIO_PATH = "socket.io"
+
+
+def origin_check(settings: Settings) -> Callable[[str | None, dict[str, Any]], bool]:
+    """Only the site itself may open a connection: its public URL, or the origin the request
+    was sent to (scheme and ``Host``)."""
+    public = urlsplit(settings.public_base_url)
+    allowed = {f"{public.scheme}://{public.netloc}"} if public.netloc else set()
+
+    def allowed_origin(origin: str | None, environ: dict[str, Any]) -> bool:
+        if not origin:
+            return True  # not a browser: the session cookie is what counts
+        own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+        return origin in allowed or origin == own
+
+    return allowed_origin
+
+
+def create_socketio(settings: Settings) -> socketio.AsyncServer:
+    """An AsyncServer locked down: own origin only, 16 KiB messages, quick drop detection."""
+    return socketio.AsyncServer(
+        async_mode="aiohttp",
+        cors_allowed_origins=origin_check(settings),
+        cors_credentials=True,
+        max_http_buffer_size=MAX_MESSAGE_BYTES,
+        # A vanished browser is noticed within ~20 s (its media stops, its seat is kept).
+        ping_interval=10,
+        ping_timeout=10,
+        logger=False,
+        engineio_logger=False,
+    )
+
+
+def setup_live(app: web.Application) -> LiveService:
+    """Serve ``/socket.io/`` (namespace ``/live``) and run the media worker with the app."""
+    sio = create_socketio(app[SETTINGS])
+    service = LiveService(app, sio)
+    actions.register(service)
+    moderation.register(service)
+    sio.attach(app, socketio_path=SOCKETIO_PATH)
+    app[LIVE] = service
+    app.cleanup_ctx.append(service.context)
+    return service
