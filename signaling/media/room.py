@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from .config import MediaConfig
 from .errors import ClosedError, DuplicateParticipant, UnknownParticipant, UnknownSubRoom
@@ -20,9 +19,6 @@ from .model import MAIN_ROOM
 from .participant import Participant
 from .sink import MediaSink, SinkHandle
 from .track import PublishedTrack
-
-if TYPE_CHECKING:
-    pass
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +71,10 @@ class Room:
         display_name: str,
         location: str | None = None,
     ) -> Participant:
-        """Add a participant, by default in the waiting room (``location=None``)."""
+        """Add a participant, by default in the waiting room (``location=None``).
+
+        Creates both peer connections, so it must run inside the worker's event loop.
+        """
         self._check_open()
         if participant_id in self._participants:
             raise DuplicateParticipant(participant_id)
