@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 import socketio
 from aiohttp.test_utils import TestClient
+from aiortc.sdp import SessionDescription
 
 from signaling.media.model import SlotInfo, SubscribeOffer, TrackInfo
 from signaling.media.synthetic import EncodedClip, SyntheticParticipant
@@ -135,6 +136,13 @@ class Live:
         assert self.media is not None
         while True:
             data = await self.offers.get()
+            # The protocol names the publisher and label of each m-line; the codec is the
+            # m-line's own (one per m-line in the server's offer).
+            codecs = {
+                media.rtp.muxId: media.rtp.codecs[0]
+                for media in SessionDescription.parse(data["sdp"]).media
+                if media.rtp.codecs
+            }
             slots = []
             for mid, track in data["tracks"].items():
                 label = MEDIA_LABELS[track["label"]]
@@ -144,8 +152,8 @@ class Live:
                     participant_id=str(track["participant_id"]),
                     label=label,  # type: ignore[arg-type]
                     kind=kind,  # type: ignore[arg-type]
-                    mime_type="",
-                    clock_rate=0,
+                    mime_type=codecs[mid].mimeType,
+                    clock_rate=codecs[mid].clockRate,
                 )
                 slots.append(SlotInfo(mid=mid, kind=kind, track=info))  # type: ignore[arg-type]
             try:
