@@ -400,7 +400,29 @@ export class Room {
 
   // ------------------------------------------------------------ people and moderator tools
 
+  /** Redraw the side panel's lists without losing an open menu, the focus or a choice. */
   renderPeople() {
+    const side = $("#side");
+    const open = $$("details[open]", side).map((d) => d.dataset.key);
+    const active = document.activeElement;
+    const focusKey = active && side.contains(active) ? active.dataset.key : null;
+    const choices = $$("select[data-key]", side).map((el) => [el.dataset.key, el.value]);
+    this.drawPeople();
+    for (const key of open) {
+      const details = $(`details[data-key="${key}"]`, side);
+      if (details) details.open = true;
+    }
+    for (const [key, value] of choices) {
+      const select = $(`select[data-key="${key}"]`, side);
+      if (select && Array.from(select.options).some((o) => o.value === value)) select.value = value;
+    }
+    if (focusKey) {
+      const again = $(`[data-key="${focusKey}"]`, side);
+      if (again) again.focus();
+    }
+  }
+
+  drawPeople() {
     const { state, me } = this.app;
     if (!state || !me) return;
     const t = this.t;
@@ -442,10 +464,10 @@ export class Room {
           h("span", { class: "room-count", text: t("live.mod.room_count", { count }) }),
           mine
             ? h("span", { class: "room-here", text: t("live.mod.you_are_here") })
-            : h("button", { type: "button", class: "btn-small btn-quiet", text: t("live.mod.go"), "aria-label": t("live.mod.go_to", { room: name }), onclick: () => this.app.act("move", { participant_id: me.participant_id, room: r.id }) }),
+            : h("button", { type: "button", class: "btn-small btn-quiet", dataset: { key: `go-${r.id}` }, text: t("live.mod.go"), "aria-label": t("live.mod.go_to", { room: name }), onclick: () => this.app.act("move", { participant_id: me.participant_id, room: r.id }) }),
           r.id === "main"
             ? null
-            : h("button", { type: "button", class: "btn-small btn-quiet", text: t("live.mod.close_caucus"), "aria-label": t("live.mod.close_named", { room: name }), onclick: () => this.app.act("close_caucus", { room: r.id }) }),
+            : h("button", { type: "button", class: "btn-small btn-quiet", dataset: { key: `close-${r.id}` }, text: t("live.mod.close_caucus"), "aria-label": t("live.mod.close_named", { room: name }), onclick: () => this.app.act("close_caucus", { room: r.id }) }),
         );
       }),
     );
@@ -458,7 +480,7 @@ export class Room {
       { class: "person", dataset: { participantId: String(p.id) } },
       h("span", { class: "person-avatar", "aria-hidden": "true", text: initial(p.name) }),
       h("span", { class: "person-who" }, h("span", { class: "person-name", text: p.name }), h("span", { class: "person-role", text: this.roleName(p.role) }), this.consentNote(p)),
-      h("button", { type: "button", class: "btn-small", text: t("live.mod.admit"), "aria-label": t("live.mod.admit_named", { name: p.name }), onclick: () => this.app.act("admit", { participant_id: p.id }) }),
+      h("button", { type: "button", class: "btn-small", dataset: { key: `admit-${p.id}` }, text: t("live.mod.admit"), "aria-label": t("live.mod.admit_named", { name: p.name }), onclick: () => this.app.act("admit", { participant_id: p.id }) }),
     );
   }
 
@@ -502,10 +524,21 @@ export class Room {
     const t = this.t;
     const act = (event, payload) => this.app.act(event, payload);
     const state = this.app.state;
-    const button = (text, onclick, cls = "") => h("button", { type: "button", class: `menu-item ${cls}`, text, onclick });
+    // Each action closes the menu (the next state redraws the list anyway).
+    const button = (text, onclick, cls = "") =>
+      h("button", {
+        type: "button",
+        class: `menu-item ${cls}`,
+        dataset: { key: `${p.id}-${text}` },
+        text,
+        onclick: (e) => {
+          e.target.closest("details").open = false;
+          onclick();
+        },
+      });
     const select = h(
       "select",
-      { "aria-label": t("live.mod.move_where", { name: p.name }) },
+      { "aria-label": t("live.mod.move_where", { name: p.name }), dataset: { key: `move-to-${p.id}` } },
       [{ id: "main", label: t("live.loc.main") }, ...(state.rooms || []).filter((r) => r.id !== "main").map((r) => ({ id: r.id, label: t("live.loc.caucus", { label: r.label }) }))]
         .filter((r) => r.id !== p.location)
         .map((r) => h("option", { value: r.id, text: r.label })),
@@ -521,14 +554,14 @@ export class Room {
     items.push(button(t("live.mod.remove"), () => this.removePerson(p), "danger"));
     const menu = h(
       "details",
-      { class: "person-menu" },
-      h("summary", { "aria-label": t("live.mod.actions_for", { name: p.name }) }, icon("dots"), h("span", { class: "visually-hidden", text: t("live.mod.actions") })),
+      { class: "person-menu", dataset: { key: `menu-${p.id}` } },
+      h("summary", { "aria-label": t("live.mod.actions_for", { name: p.name }), dataset: { key: `summary-${p.id}` } }, icon("dots"), h("span", { class: "visually-hidden", text: t("live.mod.actions") })),
       h(
         "div",
         { class: "menu" },
         items,
         select.options.length
-          ? h("div", { class: "menu-move" }, select, h("button", { type: "button", class: "btn-small", text: t("live.mod.move"), onclick: () => act("move", { participant_id: p.id, room: select.value }) }))
+          ? h("div", { class: "menu-move" }, select, h("button", { type: "button", class: "btn-small", dataset: { key: `move-${p.id}` }, text: t("live.mod.move"), onclick: () => act("move", { participant_id: p.id, room: select.value }) }))
           : null,
       ),
     );
