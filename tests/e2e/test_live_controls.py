@@ -8,7 +8,16 @@ import re
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import LiveServer, People
-from tests.e2e.helpers import enter, inbound, join, me, pass_device_check, wait_location, watch
+from tests.e2e.helpers import (
+    enter,
+    inbound,
+    join,
+    me,
+    pass_device_check,
+    wait_decoding,
+    wait_location,
+    watch,
+)
 from tests.world import PASSWORD
 
 
@@ -99,3 +108,48 @@ def test_mediator_controls_reach_the_party_who_stays_in_charge_of_their_own_devi
     mediator.click("#ctl-screen")
     expect(screen_tile).to_have_count(0)
     assert inbound(applicant)[m_id]["video"] > 0
+
+
+# Keeps every WebSocket the page opens, so the test can cut them as a network drop would.
+_KEEP_SOCKETS = """
+(() => {
+    const Original = window.WebSocket;
+    window.__sockets = [];
+    window.WebSocket = class extends Original {
+        constructor(...args) {
+            super(...args);
+            window.__sockets.push(this);
+        }
+    };
+})();
+"""
+
+
+def test_after_a_network_drop_the_page_reconnects_as_the_same_person(
+    live_server: LiveServer, people: People
+) -> None:
+    hearing = live_server.schedule_hearing()
+    mediator, applicant = people.person(), people.person()
+    applicant.context.add_init_script(_KEEP_SOCKETS)
+    join(mediator, hearing.links["mediator"], "mediator")
+    join(applicant, hearing.links["applicant"], "applicant")
+    m_id, a_id = me(mediator), me(applicant)
+    mediator.click("#ctl-people")
+    mediator.click(f'#wait-list [data-participant-id="{a_id}"] button')
+    wait_location(applicant, "main")
+    wait_decoding(mediator, a_id)
+    # The connection drops under the page (no close from the server, no reload).
+    opened = applicant.evaluate(
+        "() => { const open = window.__sockets.filter((s) => s.readyState === 1);"
+        " open.forEach((s) => s.close()); return window.__sockets.length; }"
+    )
+    expect(applicant.locator("#banner")).to_have_text("网络连接中断，正在自动重新连接……")
+    # It reconnects by itself, back into the main room as the same participant...
+    expect(applicant.locator("#live-app")).to_have_attribute("data-connected", "yes")
+    assert applicant.evaluate("window.__sockets.length") > opened
+    wait_location(applicant, "main")
+    assert me(applicant) == a_id
+    # ...with fresh media both ways, and still one tile on the other side.
+    wait_decoding(applicant, m_id)
+    wait_decoding(mediator, a_id)
+    expect(mediator.locator(f'.tile[data-participant-id="{a_id}"]')).to_have_count(1)
