@@ -58,5 +58,6 @@ def setup_live(app: web.Application) -> LiveService:
     moderation.register(service)
     sio.attach(app, socketio_path=SOCKETIO_PATH)
     app[LIVE] = service
+    app.on_shutdown.append(service.on_shutdown)
     app.cleanup_ctx.append(service.context)
     return service

@@ -167,6 +167,21 @@ class LiveService:
         self._unsubscribe = self.app[REVOCATIONS].subscribe(self.on_revocation)
         self._ticker = asyncio.create_task(self._tick_loop(), name="live-ticks")
 
+    async def on_shutdown(self, app: web.Application) -> None:
+        """aiohttp on_shutdown: end every connection, so that no websocket handler keeps the
+        server's graceful shutdown waiting for its timeout."""
+        self._stopping = True
+        # Close the engine.io connections (a namespace disconnect would leave them open);
+        # socket.io then reports every namespace disconnected (on_disconnect).
+        if self.sio.eio.sockets:
+            await self.sio.eio.disconnect()
+        await self.sio.shutdown()
+
+    async def _disconnect_all(self) -> None:
+        for sid in list(self.connections):
+            with contextlib.suppress(Exception):
+                await self.sio.disconnect(sid, namespace=NAMESPACE)
+
     async def stop(self) -> None:
         """Disconnect everyone, stop every task we started, close every peer connection."""
         self._stopping = True
@@ -176,9 +191,7 @@ class LiveService:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
-        for sid in list(self.connections):
-            with contextlib.suppress(Exception):
-                await self.sio.disconnect(sid, namespace=NAMESPACE)
+        await self._disconnect_all()
         self.connections.clear()
         while self._tasks:
             tasks = list(self._tasks)

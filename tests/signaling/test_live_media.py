@@ -7,6 +7,7 @@ what these tests are about, so they run on SQLite only.
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
@@ -243,3 +244,57 @@ async def test_a_reload_comes_back_as_the_same_seat_without_a_duplicate(
         )
         state = mediator.state
         assert [p["id"] for p in state["participants"]].count(h.seat("applicant")) == 1
+
+
+async def test_connection_quality_is_marked_in_the_state(
+    client: Client, world: World, video_clip: EncodedClip, audio_clip: EncodedClip
+) -> None:
+    async with hearing(client, world) as h:
+        people = await start(h, video_clip, audio_clip, "mediator", "applicant")
+        mediator, applicant = people.values()
+        await h.admitted(mediator, applicant)
+        await mediator.wait_packets(lambda: mediator.packets_from(h.seat("applicant")) > 50)
+
+        def quality(live: Live, role: str) -> str | None:
+            return next(  # type: ignore[no-any-return]
+                p["quality"] for p in live.state["participants"] if p["id"] == h.seat(role)
+            )
+
+        # No loss on this machine: both are marked good within a few report intervals.
+        await mediator.wait_for(
+            lambda: (
+                quality(mediator, "applicant") == "good" and quality(mediator, "mediator") == "good"
+            ),
+            what="quality marks",
+        )
+        await applicant.wait_for(lambda: quality(applicant, "mediator") == "good", what="marks")
+        # Sent only when it changes: no state is repeated.
+        states = mediator.events("state")
+        assert all(a != b for a, b in itertools.pairwise(states))
+
+
+async def test_shutdown_disconnects_everyone_and_closes_every_peer_connection(
+    client: Client, world: World, video_clip: EncodedClip, audio_clip: EncodedClip
+) -> None:
+    async with hearing(client, world) as h:
+        people = await start(h, video_clip, audio_clip, "mediator", "applicant")
+        mediator, applicant = people.values()
+        await h.admitted(mediator, applicant)
+        await mediator.wait_packets(lambda: mediator.packets_from(h.seat("applicant")) > 50)
+        participants = [server_side(h, live) for live in people.values()]
+        service = client.app[LIVE]
+
+        began = time.monotonic()
+        await client.close()
+        # No websocket keeps the shutdown waiting for the ping timeout (20 s) or aiohttp's
+        # shutdown timeout (60 s); python-engineio's client itself takes up to its 5 s
+        # request timeout to finish the websocket close handshake.
+        assert time.monotonic() - began < 10
+        for live in people.values():
+            await live.wait_for(lambda lv=live: lv.disconnected.is_set(), what="disconnect")
+        for participant in participants:
+            assert participant is not None
+            assert (participant.publish_state, participant.subscribe_state) == ("closed", "closed")
+        assert service.connections == {} and service.hearings == {}
+        with pytest.raises(Exception, match="not running"):
+            service.worker.room("x")
