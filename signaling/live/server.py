@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+import engineio
 import socketio
 from aiohttp import web
 
@@ -35,9 +37,32 @@ def origin_check(settings: Settings) -> Callable[[str | None, dict[str, Any]], b
     return allowed_origin
 
 
+class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
+    """engine.io server that remembers the tasks it starts (pings, event handlers), so that
+    the live service can cancel them when the app stops instead of leaving them pending."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def start_background_task(self, target: Any, *args: Any, **kwargs: Any) -> Any:
+        task = super().start_background_task(target, *args, **kwargs)
+        if isinstance(task, asyncio.Task):
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        return task
+
+
+class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
+    """python-socketio's AsyncServer on :class:`EngineServer`."""
+
+    def _engineio_server_class(self) -> type[EngineServer]:
+        return EngineServer
+
+
 def create_socketio(settings: Settings) -> socketio.AsyncServer:
     """An AsyncServer locked down: own origin only, 16 KiB messages, quick drop detection."""
-    return socketio.AsyncServer(
+    return SocketServer(
         async_mode="aiohttp",
         cors_allowed_origins=origin_check(settings),
         cors_credentials=True,

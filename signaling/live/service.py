@@ -198,6 +198,13 @@ class LiveService:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+        # engine.io's own tasks (pings of closed sockets, handlers still running).
+        engine_tasks = [
+            t for t in getattr(self.sio.eio, "tasks", ()) if t is not asyncio.current_task()
+        ]
+        for task in engine_tasks:
+            task.cancel()
+        await asyncio.gather(*engine_tasks, return_exceptions=True)
         if self._worker is not None:
             await self._worker.stop()
         self.hearings.clear()
