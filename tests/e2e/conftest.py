@@ -135,13 +135,15 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     loop.close()
 
 
-@pytest.fixture(scope="session")
+# Per module, so Playwright's own event loop is gone before the rest of the suite's asyncio
+# tests run.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     """Debian's Chromium with fake camera and microphone (Playwright gives it a fresh
     profile directory)."""

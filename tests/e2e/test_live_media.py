@@ -65,6 +65,8 @@ def test_three_people_see_and_hear_each_other_and_the_waiting_room_gets_nothing(
     wait_location(respondent, "waiting")
     m_id, a_id, r_id = me(mediator), me(applicant), me(respondent)
     expect(applicant.locator("#waiting-h")).to_have_text("请在等候室稍候")
+    expect(applicant.locator("#waiting-hosts")).to_have_text("调解员 lz_mediator 已在会议中。")
+    expect(applicant.locator("#waiting-preview video")).to_have_count(1)
 
     # The mediator sees both waiting; the one who declined recording is flagged.
     _open_people(mediator)

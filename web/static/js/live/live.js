@@ -205,6 +205,7 @@ app.leave = async () => {
     danger: true,
   });
   if (!ok) return;
+  app.leaving = true; // the server disconnects right after its ack: that is no drop
   await app.act("leave", {});
   end("left");
 };
@@ -273,7 +274,7 @@ function connect() {
   app.signal = signal;
   signal.on("connect", onConnect);
   signal.on("disconnect", (reason) => {
-    if (app.ended) return;
+    if (app.ended || app.leaving) return;
     if (reason === "io server disconnect") {
       // Disconnected on purpose without a reason given: treat it as the end.
       end("disconnected");

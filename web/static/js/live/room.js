@@ -129,7 +129,19 @@ export class Room {
   }
 
   recording(active) {
-    $("#rec-flag").hidden = !active;
+    const flag = $("#rec-flag");
+    flag.hidden = !active;
+    // Someone who declined is told, where the recording shows, that it leaves them out.
+    $(".rec-text", flag).textContent = this.t(
+      this.app.config.consent === "declined" ? "live.room.recording_not_you" : "live.room.recording",
+    );
+  }
+
+  renderHosts(state) {
+    const hosts = (state.moderators || []).filter((m) => m.connected);
+    $("#waiting-hosts").textContent = hosts.length
+      ? this.t("live.waiting.hosts", { names: hosts.map((m) => `${this.roleName(m.role)} ${m.name}`).join("、") })
+      : this.t("live.waiting.no_host");
   }
 
   // ------------------------------------------------------------ state
@@ -154,6 +166,7 @@ export class Room {
     } else if ($("#live-app").dataset.view !== "room") {
       this.show("room");
     }
+    if (location === "waiting") this.renderHosts(state);
     if (myself) this.app.handRaised = Boolean(myself.hand);
     this.renderTiles();
     this.renderPeople();
