@@ -118,3 +118,30 @@ def test_english_on_a_phone_and_a_staff_seat_skips_identity(
     expect(page.locator("#rd-list")).to_contain_text("video and sound")
     # The live page without a finished join is sent back for parties, not for the mediator.
     enter(page)
+
+
+def test_without_a_camera_a_party_joins_by_voice_and_cannot_skip_the_steps(
+    live_server: LiveServer, people: People
+) -> None:
+    hearing = live_server.schedule_hearing()
+    page = people.person()
+    # A computer with a microphone but no camera.
+    page.context.add_init_script(
+        "(() => { const original = navigator.mediaDevices.getUserMedia.bind("
+        "navigator.mediaDevices); navigator.mediaDevices.getUserMedia = (c) => c.video"
+        " ? Promise.reject(new DOMException('none', 'NotFoundError')) : original(c); })();"
+    )
+    open_link(page, hearing.links["applicant"])
+    # Going straight to the room is sent back to the steps a party must take first.
+    page.goto(live_server.url + "/live")
+    assert page.url.endswith("/join")
+    problem = page.locator("#dc-problem")
+    expect(problem.locator("h3")).to_have_text("未检测到摄像头")
+    expect(problem).to_contain_text("仅用语音参加")
+    # The microphone still works and is checked.
+    expect(page.locator("#dc-mic-status")).to_have_text("麦克风工作正常，已检测到声音。")
+    page.click("#dc-next")
+    page.fill("#id-number", ID_NUMBERS["applicant"])
+    page.click("#id-submit")
+    answer_consent(page, given=True)
+    expect(page.locator("#rd-list")).to_contain_text("您将仅以语音方式参加")
