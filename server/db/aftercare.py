@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db.base import Base, UtcDateTime, utcnow
+from server.db.base import Base, EnumString, UtcDateTime, utcnow
 from server.vocabulary import FollowUpResult
 
 
@@ -40,5 +40,5 @@ class FollowUp(Base):
     assignee_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     scheduled_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     visited_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
-    result: Mapped[FollowUpResult | None] = mapped_column(String(16))
+    result: Mapped[FollowUpResult | None] = mapped_column(EnumString(FollowUpResult, 16))
     note: Mapped[str] = mapped_column(Text, default="")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import DateTime, MetaData, String, TypeDecorator
 from sqlalchemy.engine import Dialect
@@ -38,6 +40,31 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class EnumString(TypeDecorator[E], Generic[E]):
+    """A vocabulary value stored as its plain string (no database enum type, so adding a value
+    needs no migration) and loaded back as the enum member, never as a bare ``str``."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int, **kwargs: Any) -> None:
+        super().__init__(length, **kwargs)
+        self.enum = enum
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return self.enum(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> E | None:
+        if value is None:
+            return None
+        return self.enum(value)
 
 
 class Base(DeclarativeBase):

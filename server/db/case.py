@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db.base import Base, PathString, UtcDateTime, utcnow
+from server.db.base import Base, EnumString, PathString, UtcDateTime, utcnow
 from server.vocabulary import (
     CaseStatus,
     Channel,
@@ -17,7 +17,6 @@ from server.vocabulary import (
     Outcome,
     PartyRole,
 )
-
 
 # The open statuses as SQL, in OPEN_STATUSES order: SQLite uses the partial index only for a
 # query that repeats this term exactly (server/queries/case_list.py renders it the same way).
@@ -37,10 +36,10 @@ class Case(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str | None] = mapped_column(String(64), unique=True)
-    status: Mapped[CaseStatus] = mapped_column(String(16))
-    channel: Mapped[Channel] = mapped_column(String(32))
-    dispute_type: Mapped[DisputeType | None] = mapped_column(String(32))
-    lane: Mapped[Lane] = mapped_column(String(8), default=Lane.NORMAL)
+    status: Mapped[CaseStatus] = mapped_column(EnumString(CaseStatus, 16))
+    channel: Mapped[Channel] = mapped_column(EnumString(Channel, 32))
+    dispute_type: Mapped[DisputeType | None] = mapped_column(EnumString(DisputeType, 32))
+    lane: Mapped[Lane] = mapped_column(EnumString(Lane, 8), default=Lane.NORMAL)
     title: Mapped[str] = mapped_column(String(200))
     facts: Mapped[str] = mapped_column(Text, default="")
     claims: Mapped[str] = mapped_column(Text, default="")
@@ -59,8 +58,8 @@ class Case(Base):
     deadline_on: Mapped[dt.date | None] = mapped_column(Date)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     closed_on: Mapped[dt.date | None] = mapped_column(Date)
-    outcome: Mapped[Outcome | None] = mapped_column(String(16))
-    next_step: Mapped[NextStep | None] = mapped_column(String(16))
+    outcome: Mapped[Outcome | None] = mapped_column(EnumString(Outcome, 16))
+    next_step: Mapped[NextStep | None] = mapped_column(EnumString(NextStep, 16))
     outcome_note: Mapped[str] = mapped_column(Text, default="")
     feedback_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     feedback_note: Mapped[str] = mapped_column(Text, default="")
@@ -123,7 +122,7 @@ class Party(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    role: Mapped[PartyRole] = mapped_column(String(16))
+    role: Mapped[PartyRole] = mapped_column(EnumString(PartyRole, 16))
     represents_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"))
     name: Mapped[str] = mapped_column(String(100), index=True)
     id_number: Mapped[str] = mapped_column(String(32), default="")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db.base import Base
+from server.db.base import Base, EnumString
 from server.vocabulary import Lane
 
 
@@ -15,7 +15,7 @@ class DeadlineRule(Base):
     __tablename__ = "deadline_rules"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    lane: Mapped[Lane] = mapped_column(String(8))
+    lane: Mapped[Lane] = mapped_column(EnumString(Lane, 8))
     dispute_type: Mapped[str] = mapped_column(String(32), default="")
     days: Mapped[int]
 

@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db.base import Base, UtcDateTime, utcnow
+from server.db.base import Base, EnumString, UtcDateTime, utcnow
 from server.hearings.vocabulary import (
     HearingKind,
     IdentityMethod,
@@ -27,7 +27,7 @@ class Hearing(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    kind: Mapped[HearingKind] = mapped_column(String(32))
+    kind: Mapped[HearingKind] = mapped_column(EnumString(HearingKind, 32))
     starts_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     duration_minutes: Mapped[int] = mapped_column(default=60)
     note: Mapped[str] = mapped_column(Text, default="")
@@ -59,8 +59,8 @@ class HearingParticipant(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     hearing_id: Mapped[int] = mapped_column(ForeignKey("hearings.id"), index=True)
-    role: Mapped[ParticipantRole] = mapped_column(String(32))
-    kind: Mapped[ParticipantKind] = mapped_column(String(16))
+    role: Mapped[ParticipantRole] = mapped_column(EnumString(ParticipantRole, 32))
+    kind: Mapped[ParticipantKind] = mapped_column(EnumString(ParticipantKind, 16))
     party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"))
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -94,7 +94,7 @@ class Invitation(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
-    revoke_reason: Mapped[RevocationReason | None] = mapped_column(String(16))
+    revoke_reason: Mapped[RevocationReason | None] = mapped_column(EnumString(RevocationReason, 16))
     first_used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
@@ -135,8 +135,8 @@ class IdentityCheck(Base):
             "hearing_identity_declarations.id", name="fk_hearing_identity_checks_declaration"
         )
     )
-    method: Mapped[IdentityMethod] = mapped_column(String(32))
-    outcome: Mapped[IdentityOutcome] = mapped_column(String(16))
+    method: Mapped[IdentityMethod] = mapped_column(EnumString(IdentityMethod, 32))
+    outcome: Mapped[IdentityOutcome] = mapped_column(EnumString(IdentityOutcome, 16))
     note: Mapped[str] = mapped_column(String(500), default="")
     checked_by_participant_id: Mapped[int] = mapped_column(
         ForeignKey("hearing_participants.id", name="fk_hearing_identity_checks_checked_by")

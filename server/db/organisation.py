@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db.base import Base, PathString
+from server.db.base import Base, EnumString, PathString
 from server.vocabulary import OrgKind
 
 
@@ -21,7 +21,7 @@ class Organisation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[OrgKind] = mapped_column(String(32))
+    kind: Mapped[OrgKind] = mapped_column(EnumString(OrgKind, 32))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     path: Mapped[str] = mapped_column(PathString)
     # One character used in case numbers, e.g. 凉 in (2026)凉综调字第0001号.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy import Date, ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db.base import Base, UtcDateTime, utcnow
+from server.db.base import Base, EnumString, UtcDateTime, utcnow
 from server.vocabulary import Lane
 
 
@@ -23,7 +23,7 @@ class Routing(Base):
     from_centre_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     to_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     to_mediator_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
-    lane: Mapped[Lane] = mapped_column(String(8))
+    lane: Mapped[Lane] = mapped_column(EnumString(Lane, 8))
     reason: Mapped[str] = mapped_column(Text)
 
 

@@ -73,7 +73,6 @@ def _terms_select(dialect: str, case_filter: str) -> str:
 
 def rebuild_search_terms_sql(dialect: str) -> str:
     """One statement that fills the (empty) table from every case and party."""
-    return (
-        "INSERT INTO case_search_terms (kind, term, accepted_at, case_id) "
-        + _terms_select(dialect, "1 = 1")
+    return "INSERT INTO case_search_terms (kind, term, accepted_at, case_id) " + _terms_select(
+        dialect, "1 = 1"
     )
