@@ -11,10 +11,11 @@ import itertools
 import time
 
 import pytest
+from aiortc.sdp import SessionDescription
 
 from server.appkeys import LIVE
 from signaling.media import Participant
-from signaling.media.synthetic import EncodedClip
+from signaling.media.synthetic import EncodedClip, SyntheticParticipant
 from tests.world import World, login
 
 from .test_live_support import Client, Hearing, Live, hearing
@@ -298,3 +299,38 @@ async def test_shutdown_disconnects_everyone_and_closes_every_peer_connection(
         assert service.connections == {} and service.hearings == {}
         with pytest.raises(Exception, match="not running"):
             service.worker.room("x")
+
+
+async def test_a_screen_share_reaches_the_room_labelled_as_such(
+    client: Client, world: World, video_clip: EncodedClip
+) -> None:
+    async with hearing(client, world) as h:
+        mediator, _ = await h.join("mediator")
+        await mediator.start_media(None, None)
+        applicant, _ = await h.join("applicant")
+        await h.admitted(mediator, applicant)
+        # The applicant shares a screen only (no camera, no microphone): the page names the
+        # m-line with ``labels``.
+        applicant.media = SyntheticParticipant("applicant", video_clip, None)
+        offer = await applicant.media.publish_offer()
+        [mid] = [m.rtp.muxId for m in SessionDescription.parse(offer).media]
+        ack = await applicant.call("publish", {"sdp": offer, "labels": {mid: "screen"}})
+        assert ack["ok"], ack
+        await applicant.media.publish_done(ack["sdp"])
+        ack = await applicant.call("media_state", {"audio": False, "video": False, "screen": True})
+        assert ack["ok"]
+        await mediator.wait_packets(
+            lambda: mediator.packets_from(h.seat("applicant")) > 30, what="the screen share"
+        )
+        offer_event = mediator.events("subscribe_offer")[-1]
+        assert list(offer_event["tracks"].values()) == [
+            {"participant_id": h.seat("applicant"), "label": "screen"}
+        ]
+        assert mediator.media is not None
+        assert set(mediator.media.packets_by_track) == {f"{h.seat('applicant')}/screen"}
+        await mediator.wait_state(
+            lambda s: next(p for p in s["participants"] if p["id"] == h.seat("applicant"))["screen"]
+        )
+        # A label that is not one of the protocol's is refused.
+        ack = await applicant.call("publish", {"sdp": offer, "labels": {mid: "desktop"}})
+        assert ack["error"]["code"] == "error.live_invalid"

@@ -125,11 +125,12 @@ class Live:
     # -- media -----------------------------------------------------------------------------
 
     async def start_media(self, video: EncodedClip | None, audio: EncodedClip | None) -> None:
-        """Publish replayed camera and microphone, and answer every subscribe offer."""
+        """Publish replayed camera and microphone (if any), answer every subscribe offer."""
         self.media = SyntheticParticipant(self.name, video, audio)
-        ack = await self.call("publish", {"sdp": await self.media.publish_offer()})
-        assert ack["ok"], ack
-        await self.media.publish_done(ack["sdp"])
+        if video is not None or audio is not None:
+            ack = await self.call("publish", {"sdp": await self.media.publish_offer()})
+            assert ack["ok"], ack
+            await self.media.publish_done(ack["sdp"])
         self._answerer = asyncio.create_task(self._answer_offers())
 
     async def _answer_offers(self) -> None:
