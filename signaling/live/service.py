@@ -32,7 +32,7 @@ from server.db.base import utcnow
 from server.hearings.invitations import Revocation, revocations_since
 from server.hearings.live import REVOCATIONS
 from server.hearings.seats import staff_seat
-from server.i18n import Translator
+from server.i18n import DEFAULT_LOCALE, Translator
 from server.middleware import LANG_COOKIE, pick_locale
 from signaling.media import (
     ClosedError,
@@ -304,8 +304,9 @@ class LiveService:
     async def on_event(self, event: str, sid: str, *args: object) -> dict[str, Any]:
         """Every client event: checked here, then handled as the connection's own seat."""
         conn = self.connections.get(sid)
-        if conn is None:
-            return {"ok": False, "error": {"code": "error.live_gone", "message": "gone"}}
+        if conn is None:  # refused or already gone: no language known, use the default
+            message = self.app[CATALOGUES].translator(DEFAULT_LOCALE)(errors.Gone.key)
+            return {"ok": False, "error": {"code": errors.Gone.key, "message": message}}
         try:
             if conn.closing:
                 raise errors.Gone()

@@ -15,7 +15,8 @@ import pytest
 import socketio
 
 from server.app import create_app
-from server.settings import IceServerSetting, Settings, SettingsError, parse_ice_servers
+from server.i18n import Catalogues
+from server.settings import WEB_DIR, IceServerSetting, Settings, SettingsError, parse_ice_servers
 from signaling.live.server import origin_check
 from signaling.live.turn import ice_servers_for, turn_credentials
 from tests.world import World
@@ -204,3 +205,16 @@ async def test_a_foreign_origin_cannot_connect_and_the_page_gets_turn_credential
         expiry, _, user = server["username"].partition(":")
         assert user == str(h.seat("applicant")) and re.fullmatch(r"\d{10}", expiry)
         assert server["credential"] == turn_credentials(SECRET, user, 0, int(expiry))[1]
+
+
+def test_every_message_key_of_the_live_layer_is_in_both_languages() -> None:
+    catalogues = Catalogues.load(WEB_DIR / "i18n")
+    keys = set()
+    for path in (ROOT / "signaling" / "live").glob("*.py"):
+        keys |= set(re.findall(r'"((?:error|signaling)\.[a-z_.]+)"', path.read_text()))
+    assert "error.live_forbidden" in keys and "signaling.main_room" in keys
+    for locale in ("zh-CN", "en"):
+        missing = sorted(k for k in keys if k not in catalogues.messages[locale])
+        assert missing == [], locale
+    for key in keys:
+        assert re.search(r"[\u4e00-\u9fff]", catalogues.messages["zh-CN"][key]), key
