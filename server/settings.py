@@ -74,6 +74,8 @@ class Settings:
     session_max_age_s: int = 12 * 3600
     login_max_failures: int = 5
     login_window_s: int = 15 * 60
+    # Online disputes one address may file per hour (the public form needs no account).
+    public_submissions_per_hour: int = 5
     public_base_url: str = ""
     cookie_secure: bool = False
     web_dir: Path = field(default=WEB_DIR)
@@ -130,6 +132,7 @@ class Settings:
             secret_key=env.get("BILIN_SECRET_KEY", DEFAULT_SECRET_KEY),
             default_locale=env.get("BILIN_LOCALE", "zh-CN"),
             timezone=env.get("BILIN_TIMEZONE", "Asia/Shanghai"),
+            public_submissions_per_hour=_int(env, "BILIN_PUBLIC_SUBMISSIONS_PER_HOUR", 5),
             public_base_url=env.get("BILIN_PUBLIC_URL", ""),
             cookie_secure=env.get("BILIN_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
             web_dir=Path(env.get("BILIN_WEB_DIR", str(WEB_DIR))),
@@ -146,3 +149,13 @@ class Settings:
     def base_url(self) -> str:
         """Where people open Bilin; used in links printed or shown as QR codes."""
         return self.public_base_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from exc

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from server.api.routes import api
 from server.appkeys import SETTINGS
+from server.auth.throttle import take_public_submission
 from server.context import ctx, party
 from server.schemas.cases import PublicDisputeRequest, PublicDisputeResult, RatingRequest
 from server.vocabulary import OrgKind
@@ -56,10 +57,12 @@ async def centres(request: web.Request) -> list[CentreOut]:
     response=PublicDisputeResult,
     status=201,
     auth="none",
+    errors=(429,),
 )
 async def file_dispute(request: web.Request, body: PublicDisputeRequest) -> PublicDisputeResult:
     """The centre receives it for acceptance; the citizen follows it with the link returned."""
     context = ctx(request)
+    await take_public_submission(context.db, request.app[SETTINGS], request)
     case, token = await submission.submit(context.db, body, context.today)
     return PublicDisputeResult(
         reference=case.id, follow_url=f"{request.app[SETTINGS].base_url}/p/{token}"

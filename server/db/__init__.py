@@ -18,6 +18,7 @@ from server.db.live import HearingChatMessage
 from server.db.organisation import Organisation
 from server.db.routing import Routing, Supervision
 from server.db.staff import Staff
+from server.db.throttle import ThrottleHit
 from server.db.timeline import CaseEvent
 
 __all__ = [
@@ -43,5 +44,6 @@ __all__ = [
     "Staff",
     "Summons",
     "Supervision",
+    "ThrottleHit",
     "WebSession",
 ]

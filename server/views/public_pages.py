@@ -13,9 +13,10 @@ from multidict import MultiDictProxy
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.appkeys import SETTINGS
+from server.auth.throttle import take_public_submission
 from server.context import ctx
 from server.db import Organisation
-from server.errors import FieldError, InvalidInput
+from server.errors import FieldError, InvalidInput, RateLimited
 from server.schemas.cases import PublicDisputeRequest
 from server.validation import parse
 from server.views.render import render
@@ -179,6 +180,11 @@ async def submit_form(request: web.Request) -> web.StreamResponse:
         errors["consent"] = FieldError("public.submit.consent_required")
     if errors or dispute is None:
         return await _render_form(request, context.db, values, consent, errors, status=422)
+    try:
+        await take_public_submission(context.db, request.app[SETTINGS], request)
+    except RateLimited as exc:
+        limited = {"body": FieldError(exc.key, exc.params)}
+        return await _render_form(request, context.db, values, consent, limited, status=429)
     try:
         case, token = await submission.submit(context.db, dispute, context.today)
     except InvalidInput as exc:
