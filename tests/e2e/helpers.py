@@ -64,7 +64,7 @@ def join(page: Page, url: str, role: str, *, consent: bool = True, mode: str = "
     return started
 
 
-def wait_location(page: Page, location: str, timeout: float = 15_000) -> None:
+def wait_location(page: Page, location: str, timeout: float = 20_000) -> None:
     page.wait_for_function(
         "loc => document.querySelector('#live-app').dataset.location === loc",
         arg=location,
@@ -117,7 +117,7 @@ def totals(page: Page) -> dict[str, int]:
     return out
 
 
-def wait_decoding(page: Page, participant_id: int, timeout: float = 20_000) -> dict[str, int]:
+def wait_decoding(page: Page, participant_id: int, timeout: float = 30_000) -> dict[str, int]:
     """Wait until ``page`` decodes video AND audio from ``participant_id``, growing past what it
     had decoded when called; returns the counts reached."""
     watch(page)
