@@ -73,10 +73,13 @@ def test_three_people_see_and_hear_each_other_and_the_waiting_room_gets_nothing(
     expect(mediator.locator("#wait-list .person")).to_have_count(2)
     declined = mediator.locator(f'#wait-list [data-participant-id="{r_id}"]')
     expect(declined).to_contain_text("不同意录制")
+    admitted = time.monotonic()
     mediator.click(f'#wait-list [data-participant-id="{a_id}"] button')
     wait_location(applicant, "main")
-    wait_decoding(applicant, m_id)
+    wait_first_frame(applicant)
+    admit_to_frame_s = time.monotonic() - admitted
     first_frame_s = time.monotonic() - opened
+    wait_decoding(applicant, m_id)
     wait_decoding(mediator, a_id)
 
     # Media flows in the main room, yet the respondent, still waiting, gets no slot, no
@@ -117,6 +120,7 @@ def test_three_people_see_and_hear_each_other_and_the_waiting_room_gets_nothing(
         print(
             f"\n[e2e figures] link opened → admitted → first remote frame decoded:"
             f" {first_frame_s:.2f} s (device check, identity, consent and admission included);"
+            f" admit click → first remote frame decoded: {admit_to_frame_s:.2f} s;"
             f" reload → first remote frame decoded: {rejoin_s:.2f} s"
         )
 
