@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import os
 import random
 import shlex
 import sys
@@ -241,7 +242,14 @@ async def bench_http(
 
             p50, p95 = await timed(run_dashboard, max(runs // 2, 5), 1)
             results.append(
-                Result(bench.backend, bench.cases, f"http: GET {dashboard_path}", p50, p95, None)
+                Result(
+                    bench.backend,
+                    bench.cases,
+                    f"http: dashboard, this year (GET {dashboard_path})",
+                    p50,
+                    p95,
+                    None,
+                )
             )
     finally:
         for client in clients.values():
@@ -256,6 +264,12 @@ async def _dashboard_path(client: TestClient) -> str | None:  # type: ignore[typ
         if path.startswith("/api/stats") and "get" in operations and "{" not in path:
             return str(path)
     return None
+
+
+def _machine() -> str:
+    """CPUs and load: other processes on the machine show up in the tails of the timings."""
+    one, five, _ = os.getloadavg()
+    return f"{os.cpu_count()} CPUs, load average {one:.1f} (1 min) {five:.1f} (5 min)"
 
 
 async def main(argv: list[str]) -> int:
@@ -276,6 +290,7 @@ async def main(argv: list[str]) -> int:
         sizes, args.runs, args.http_runs, args.warmup = [10_000], 20, 10, 2
     command = "$ .venv/bin/python -m bench.case_list " + shlex.join(argv)
     print(command.rstrip(), flush=True)
+    print(_machine(), flush=True)
 
     results: list[Result] = []
     for backend in args.backends.split(","):
@@ -298,6 +313,8 @@ async def main(argv: list[str]) -> int:
     print(command.rstrip())
     print()
     print(table(results))
+    print()
+    print(f"at the end: {_machine()}")
     return 1 if any(r.verdict == "FAIL" for r in results) else 0
 
 

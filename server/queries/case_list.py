@@ -25,7 +25,7 @@ import base64
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVarTuple
 
 from pydantic import Field
 from sqlalchemy import (
@@ -56,7 +56,7 @@ from server.validation import Body
 from server.vocabulary import OPEN_STATUSES, CaseStatus, DisputeType, Lane, OrgKind, Role
 
 PAGE_SIZE = 25
-R = TypeVar("R")
+Ts = TypeVarTuple("Ts")
 
 # A scope with at most this many organisations below it is walked centre by centre (one short
 # walk per path); a larger one walks every case newest first and keeps those in scope.
@@ -179,38 +179,53 @@ class _Plan:
         """
         return condition.is_(true())
 
-    def conditions(self, *, steer: bool) -> list[ColumnElement[bool] | TextClause]:
-        """Scope, filters and cursor on ``cases``."""
-        found: list[ColumnElement[bool] | TextClause] = [
-            self.steer(self.scope) if steer else self.scope,
-            *self.filters,
-        ]
+    def conditions(
+        self, *, steer: bool, scoped: bool = True
+    ) -> list[ColumnElement[bool] | TextClause]:
+        """Scope (unless the walk implies it) and filters on ``cases``."""
+        found: list[ColumnElement[bool] | TextClause] = list(self.filters)
+        if scoped:
+            found.append(self.steer(self.scope) if steer else self.scope)
         if self.status is not None:
             found.append(self.steer(self.status) if steer else self.status)
         if self.open_only:
             found.append(_open())
         return found
 
-    def newest_first(self, stmt: Select[R]) -> Select[R]:
+    def newest_first(self, stmt: Select[*Ts]) -> Select[*Ts]:
         """``stmt`` from the cursor on, newest first, one more than a page."""
         if self.cursor is not None:
             stmt = stmt.where(_after(Case.accepted_at, Case.id, self.cursor))
         return stmt.order_by(Case.accepted_at.desc(), Case.id.desc()).limit(self.limit)
 
 
-def _merged(plan: _Plan, walks: list[Select[int]]) -> Select[Case]:
-    """One newest-first page of cases out of newest-first walks of case ids."""
-    ids = union_all(*(select(w.subquery().c.id) for w in walks)) if len(walks) > 1 else walks[0]
-    return plan.newest_first(select(Case).where(Case.id.in_(ids)))
+def _merged(plan: _Plan, walks: list[Select[int, dt.datetime]]) -> Select[Case]:
+    """One newest-first page of cases out of newest-first walks of ``(id, accepted_at)``.
+
+    Only the page's ids are kept before whole rows are read. The scope is checked again on
+    them: walks along a path or a mediator imply it and leave it out, because a redundant
+    range spoils PostgreSQL's row estimates.
+    """
+    if len(walks) == 1:
+        runs = walks[0].subquery()
+    else:
+        parts = [w.subquery() for w in walks]
+        runs = union_all(*(select(p.c.id, p.c.accepted_at) for p in parts)).subquery()
+    page = select(runs.c.id).order_by(runs.c.accepted_at.desc(), runs.c.id.desc())
+    return (
+        select(Case)
+        .where(Case.id.in_(page.limit(plan.limit)), plan.scope)
+        .order_by(Case.accepted_at.desc(), Case.id.desc())
+    )
 
 
 def _term_walk(
     plan: _Plan, kind: str, term: ColumnElement[str], *also: ColumnElement[bool]
-) -> Select[int]:
-    """Ids of the cases with a search term, walked newest first along the term's rows."""
+) -> Select[int, dt.datetime]:
+    """Cases with a search term, walked newest first along the term's rows."""
     t = CaseSearchTerm
     stmt = (
-        select(Case.id)
+        select(Case.id, Case.accepted_at)
         .join(t, t.case_id == Case.id)
         .where(t.kind == kind, t.term == term, *plan.conditions(steer=True), *also)
     )
@@ -231,7 +246,7 @@ def _search(plan: _Plan, search: Search) -> Select[Case]:
         ]
         if search.bare and search.digits and int(search.digits) <= _MAX_ID:
             # The case's id (in its address) finds it too.
-            by_id = select(Case.id).where(
+            by_id = select(Case.id, Case.accepted_at).where(
                 Case.id == int(search.digits), *plan.conditions(steer=False)
             )
             walks.append(plan.newest_first(by_id))
@@ -249,9 +264,13 @@ def _search(plan: _Plan, search: Search) -> Select[Case]:
     return _merged(plan, [_term_walk(plan, NAME, func.substr(lowered, 1, NAME_PREFIX_MAX), *also)])
 
 
-def _walk(plan: _Plan, along: ColumnElement[bool]) -> Select[int]:
-    """Ids newest first along one indexed equality (a centre's path, a mediator...)."""
-    return plan.newest_first(select(Case.id).where(along, *plan.conditions(steer=False)))
+def _walk(
+    plan: _Plan, along: ColumnElement[bool], *within: ColumnElement[bool]
+) -> Select[int, dt.datetime]:
+    """Cases newest first along one indexed equality (a centre's path, a mediator ...) that
+    lies in the scope, with the filters and ``within`` (the organisation asked for, if any)."""
+    conditions = plan.conditions(steer=False, scoped=False)
+    return plan.newest_first(select(Case.id, Case.accepted_at).where(along, *within, *conditions))
 
 
 def _role_arms(who: StaffPrincipal) -> list[ColumnElement[bool]]:
@@ -293,6 +312,7 @@ async def list_cases(
 ) -> CaseListPage:
     """A page of the cases ``who`` may see that match ``query``, newest first."""
     scope = case_scope(who)
+    within: list[ColumnElement[bool]] = []
     centre_path = who.org_path if who.role in CENTRE_ROLES else None
     if query.org:
         org = (
@@ -301,7 +321,8 @@ async def list_cases(
         if org is None:
             raise InvalidInput(fields={"org": FieldError("field.unknown_org")})
         low, high = subtree_range(org.path)
-        scope = and_(scope, Case.scope_path >= low, Case.scope_path < high)
+        within = [Case.scope_path >= low, Case.scope_path < high]
+        scope = and_(scope, *within)
         if centre_path is not None:
             if org.path.startswith(centre_path):
                 centre_path = org.path
@@ -334,7 +355,7 @@ async def list_cases(
         else:
             stmt = plan.newest_first(select(Case).where(*plan.conditions(steer=True)))
     elif arms := _role_arms(who):
-        stmt = _merged(plan, [_walk(plan, arm) for arm in arms])
+        stmt = _merged(plan, [_walk(plan, arm, *within) for arm in arms])
     else:
         stmt = plan.newest_first(select(Case).where(*plan.conditions(steer=False)))
 
