@@ -153,3 +153,34 @@ def test_after_a_network_drop_the_page_reconnects_as_the_same_person(
     wait_decoding(applicant, m_id)
     wait_decoding(mediator, a_id)
     expect(mediator.locator(f'.tile[data-participant-id="{a_id}"]')).to_have_count(1)
+
+
+def test_a_listener_receives_without_publishing_and_can_speak_later(
+    live_server: LiveServer, people: People
+) -> None:
+    hearing = live_server.schedule_hearing()
+    mediator, listener = people.person(), people.person()
+    join(mediator, hearing.links["mediator"], "mediator")
+    join(listener, hearing.links["applicant"], "applicant", mode="listen")
+    m_id, a_id = me(mediator), me(listener)
+    mediator.click("#ctl-people")
+    mediator.click(f'#wait-list [data-participant-id="{a_id}"] button')
+    wait_location(listener, "main")
+    # No camera, no microphone: still sees and hears the mediator.
+    wait_decoding(listener, m_id)
+    expect(listener.locator("#ctl-mic .ctl-text")).to_have_text("解除静音")
+    tile = mediator.locator(f'.tile[data-participant-id="{a_id}"]')
+    expect(tile).to_have_attribute("data-video", "off")
+    expect(tile.locator(".tile-icons")).to_contain_text("麦克风已关闭")
+    # Turning the microphone on publishes it: the mediator starts receiving the voice.
+    listener.click("#ctl-mic")
+    expect(listener.locator("#ctl-mic .ctl-text")).to_have_text("静音")
+    watch(mediator)
+    mediator.wait_for_function(
+        "id => { const s = window.__e2eStats[id]; return Boolean(s) && s.audio > 9600"
+        " && s.packets > 20; }",
+        arg=a_id,
+        polling=100,
+        timeout=30_000,
+    )
+    expect(tile.locator(".tile-icons")).not_to_contain_text("麦克风已关闭")

@@ -68,11 +68,18 @@ export class Publisher {
     this.pc.addEventListener("connectionstatechange", () => onState(this.pc.connectionState));
   }
 
-  /** Offer the tracks we have; an m-line without a track is inactive until it gets one. */
+  /** Offer the tracks we have; an m-line without a track is inactive until it gets one.
+   * A listener with neither publishes nothing until a device is turned on. */
   start({ audio, video }) {
+    this.pending = { audio, video };
+    if (!audio && !video) return Promise.resolve();
     this.audio = this.pc.addTransceiver(audio || "audio", { direction: audio ? "sendonly" : "inactive" });
     this.camera = this.pc.addTransceiver(video || "video", { direction: video ? "sendonly" : "inactive" });
     return this.negotiate();
+  }
+
+  get started() {
+    return Boolean(this.audio);
   }
 
   negotiate() {
@@ -83,6 +90,7 @@ export class Publisher {
       await gatheringComplete(this.pc);
       // Name each m-line's track, so a screen share is never taken for a camera.
       const labels = {};
+      if (!this.audio) return;
       if (this.audio.mid) labels[this.audio.mid] = "audio";
       if (this.camera.mid) labels[this.camera.mid] = "video";
       if (this.screen && this.screen.mid) labels[this.screen.mid] = "screen";
@@ -104,17 +112,28 @@ export class Publisher {
 
   /** A new microphone track (device change or turned on for the first time). */
   setAudio(track) {
+    if (!this.started) return this.start({ ...this.pending, audio: track });
     return this._set(this.audio, track);
   }
 
   /** A new camera track, or null when the camera is turned off (no renegotiation then). */
   async setCamera(track) {
+    if (!this.started) {
+      if (track) await this.start({ ...this.pending, video: track });
+      return;
+    }
     await this._set(this.camera, track);
     if (track) await capBitrate(this.camera.sender, CAMERA_MAX_BITRATE, false);
   }
 
   /** Start (track) or stop (null) sharing the screen: a re-offer either way. */
   async setScreen(track) {
+    if (!this.started) {
+      if (!track) return;
+      // The screen needs the microphone and camera m-lines before it (their order names them).
+      this.audio = this.pc.addTransceiver("audio", { direction: "inactive" });
+      this.camera = this.pc.addTransceiver("video", { direction: "inactive" });
+    }
     if (track) {
       if (!this.screen) {
         this.screen = this.pc.addTransceiver(track, { direction: "sendonly" });
