@@ -15,8 +15,9 @@ an index already in that order, so the cost follows the page size rather than th
   is one unique-index lookup;
 - other roles (mediators, liaisons, courts) walk their own indexed columns.
 
-No query counts the scope. Every walk still applies the full :func:`case_scope` condition, so
-the choice of index can never widen what someone sees.
+No query counts the scope. Every query still applies the whole :func:`case_scope` condition
+(to the merged page, where the walks along paths or a mediator imply it), so the choice of
+index can never widen what someone sees.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
 
 _FULLWIDTH = str.maketrans("（）０１２３４５６７８９", "()0123456789")
 # A whole number as the registration gives it: (2026)凉综调字第0012号.
-_WHOLE_NUMBER = re.compile(r"\(\d{4}\)\S*第[0-9]+号")
+_WHOLE_NUMBER = re.compile(r"(?P<head>\([0-9]{4}\)\S*第)0*(?P<seq>[0-9]+)号")
 # Part of one: 12, 0012, 第12号, 凉综调字第0012号 ...
 _PART_NUMBER = re.compile(r"(?P<prefix>.*?)第?0*(?P<digits>[0-9]+)号?")
 _MAX_ID = 2**31 - 1
@@ -128,8 +129,10 @@ class Search:
 def read_search(q: str) -> Search:
     """How ``q`` is searched for."""
     compact = "".join(q.translate(_FULLWIDTH).split())
-    if _WHOLE_NUMBER.fullmatch(compact):
-        return Search("number", compact)
+    whole = _WHOLE_NUMBER.fullmatch(compact)
+    if whole is not None:
+        # Numbers are given with at least four digits (server/workflow/numbering.py).
+        return Search("number", f"{whole['head']}{int(whole['seq']):04d}号")
     bare = compact.isascii() and compact.isdigit()
     if bare or "第" in compact or compact.endswith("号"):
         part = _PART_NUMBER.fullmatch(compact)
@@ -219,15 +222,13 @@ def _merged(plan: _Plan, walks: list[Select[int, dt.datetime]]) -> Select[Case]:
     )
 
 
-def _term_walk(
-    plan: _Plan, kind: str, term: ColumnElement[str], *also: ColumnElement[bool]
-) -> Select[int, dt.datetime]:
+def _term_walk(plan: _Plan, kind: str, term: ColumnElement[str]) -> Select[int, dt.datetime]:
     """Cases with a search term, walked newest first along the term's rows."""
     t = CaseSearchTerm
     stmt = (
         select(Case.id, Case.accepted_at)
         .join(t, t.case_id == Case.id)
-        .where(t.kind == kind, t.term == term, *plan.conditions(steer=True), *also)
+        .where(t.kind == kind, t.term == term, *plan.conditions(steer=True))
     )
     if plan.cursor is not None:
         stmt = stmt.where(_after(t.accepted_at, t.case_id, plan.cursor))
@@ -240,10 +241,10 @@ def _search(plan: _Plan, search: Search) -> Select[Case]:
             select(Case).where(Case.number == search.text, *plan.conditions(steer=False))
         )
     if search.kind == "digits":
-        part = [Case.number.contains(search.number_part, autoescape=True)]
-        walks = [
-            _term_walk(plan, DIGITS, literal(search.digits), *(part if search.number_part else []))
-        ]
+        walk = _term_walk(plan, DIGITS, literal(search.digits))
+        if search.number_part:
+            walk = walk.where(Case.number.contains(search.number_part, autoescape=True))
+        walks = [walk]
         if search.bare and search.digits and int(search.digits) <= _MAX_ID:
             # The case's id (in its address) finds it too.
             by_id = select(Case.id, Case.accepted_at).where(
@@ -252,16 +253,16 @@ def _search(plan: _Plan, search: Search) -> Select[Case]:
             walks.append(plan.newest_first(by_id))
         return _merged(plan, walks)
     lowered = func.lower(literal(search.text))
-    also = []
+    walk = _term_walk(plan, NAME, func.substr(lowered, 1, NAME_PREFIX_MAX))
     if len(search.text) > NAME_PREFIX_MAX:
         # The term holds the first characters only; the rest is checked on the names.
-        also.append(
+        walk = walk.where(
             exists().where(
                 Party.case_id == Case.id,
                 func.substr(func.lower(Party.name), 1, len(search.text)) == lowered,
             )
         )
-    return _merged(plan, [_term_walk(plan, NAME, func.substr(lowered, 1, NAME_PREFIX_MAX), *also)])
+    return _merged(plan, [walk])
 
 
 def _walk(
@@ -276,7 +277,7 @@ def _walk(
 def _role_arms(who: StaffPrincipal) -> list[ColumnElement[bool]]:
     """The parts of a non-centre role's scope, each an indexed equality walked on its own.
 
-    Only the walks: every walk also applies the whole :func:`case_scope`, so a part missing
+    Only the walks: the merged page applies the whole :func:`case_scope`, so a part missing
     here would hide cases but a part too many shows nothing extra.
     """
     if who.role == Role.MEDIATOR:

@@ -111,6 +111,7 @@ async def test_search_by_number_digits_name_and_surname_stays_in_scope(
 
     assert await ids(db, "lz_clerk", q=a.number) == [a.id]
     assert await ids(db, "lz_clerk", q="（2026）凉综调字第0001号") == [a.id]  # full-width
+    assert await ids(db, "lz_clerk", q="(2026)凉综调字第1号") == [a.id]
     assert await ids(db, "lz_clerk", q=d.number) == []  # another county's case
     for digits in ("1", "0001", "第1号", "第0001号"):
         assert await ids(db, "lz_clerk", q=digits) == [a.id], digits
