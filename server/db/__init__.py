@@ -17,6 +17,7 @@ from server.db.hearing import (
 from server.db.live import HearingChatMessage
 from server.db.organisation import Organisation
 from server.db.routing import Routing, Supervision
+from server.db.search import CaseSearchTerm
 from server.db.staff import Staff
 from server.db.throttle import ThrottleHit
 from server.db.timeline import CaseEvent
@@ -26,6 +27,7 @@ __all__ = [
     "Case",
     "CaseEvent",
     "CaseNumberCounter",
+    "CaseSearchTerm",
     "Consultation",
     "DeadlineRule",
     "FollowUp",
