@@ -13,6 +13,7 @@ import asyncio
 import socket
 import threading
 from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -104,10 +105,10 @@ class LiveServer:
         self.call(run())
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The application on a free port of 127.0.0.1 (a secure context for getUserMedia)."""
-    data_dir: Path = tmp_path_factory.mktemp("e2e-server")
+@contextmanager
+def serve(data_dir: Path) -> Iterator[LiveServer]:
+    """The application on a free port of 127.0.0.1 (a secure context for getUserMedia), its
+    data in ``data_dir``; also used by bench/join_time.py."""
     port = _free_port()
     settings = Settings(environment="test", data_dir=data_dir, host="127.0.0.1", port=port)
     upgrade(settings)
@@ -133,6 +134,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     loop.call_soon_threadsafe(loop.stop)
     thread.join(10)
     loop.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The application on a free port of 127.0.0.1, shared by the e2e session."""
+    with serve(tmp_path_factory.mktemp("e2e-server")) as server:
+        yield server
 
 
 # Per module, so Playwright's own event loop is gone before the rest of the suite's asyncio
