@@ -18,6 +18,7 @@ from server.db.live import HearingChatMessage
 from server.db.organisation import Organisation
 from server.db.routing import Routing, Supervision
 from server.db.search import CaseSearchTerm
+from server.db.stats_rollup import CaseMonthStats
 from server.db.staff import Staff
 from server.db.throttle import ThrottleHit
 from server.db.timeline import CaseEvent
@@ -26,6 +27,7 @@ __all__ = [
     "Base",
     "Case",
     "CaseEvent",
+    "CaseMonthStats",
     "CaseNumberCounter",
     "CaseSearchTerm",
     "Consultation",
