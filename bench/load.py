@@ -31,6 +31,7 @@ from bench.data import COLUMNS, GENERATOR_VERSION, SEED, CaseGenerator, Tree, bu
 from server.auth.passwords import hash_password
 from server.db.migrate import upgrade
 from server.db.search import rebuild_search_terms_sql
+from server.db.stats_rollup import rebuild_case_month_stats_sql
 from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,7 @@ BENCH_DIR = ROOT / "var" / "bench"
 PASSWORD = "bench password"  # every generated account's password
 BATCH = 20_000
 # Tables filled from the generated ones after the load (their indexes are built afterwards too).
-DERIVED = ("case_search_terms",)
+DERIVED = ("case_search_terms", "case_month_stats")
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,7 @@ async def _fill(backend: str, settings: Settings, cases: int, today: dt.date) ->
 
 
 def _derived_sql(dialect: str) -> list[str]:
-    return [rebuild_search_terms_sql(dialect)]
+    return [rebuild_search_terms_sql(dialect), rebuild_case_month_stats_sql(dialect)]
 
 
 def _sqlite_value(value: object) -> object:

@@ -33,8 +33,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.types import String
 
-from server.db import Case, Organisation, Rating
+from server.db import Case, CaseMonthStats, Organisation, Rating
 from server.db.base import subtree_range
+from server.db.stats_rollup import NO_TYPE
 from server.vocabulary import CENTRE_KINDS, CaseStatus, DisputeType, Lane, OrgKind, Outcome
 
 # Open and accepted at the window: these can be overdue while still open.
@@ -242,6 +243,13 @@ def _tally(row: Any) -> Tally:
     )
 
 
+def _in_centres(dialect: str, column: Any, paths: Sequence[str]) -> ColumnElement[bool]:
+    if dialect == "postgresql":
+        # One array parameter rather than thousands of bound values.
+        return column == any_(literal(list(paths), ARRAY(String)))  # type: ignore[no-any-return]
+    return column.in_(paths)  # type: ignore[no-any-return]
+
+
 def _period_cases(
     dialect: str, paths: Sequence[str], date_from: dt.date, date_to: dt.date
 ) -> list[ColumnElement[bool]]:
@@ -250,20 +258,232 @@ def _period_cases(
     ``paths`` come from :func:`centres_below` (a ``subtree_range`` of the organisation); a
     prefix range on ``scope_path`` as well would tempt the planner into walking it instead.
     """
-    if dialect == "postgresql":
-        # One array parameter rather than thousands of bound values.
-        in_centres = Case.scope_path == any_(literal(list(paths), ARRAY(String)))
-    else:
-        in_centres = Case.scope_path.in_(paths)
     return [
-        in_centres,
+        _in_centres(dialect, Case.scope_path, paths),
         Case.accepted_on >= date_from,
         Case.accepted_on <= date_to,
         Case.status.not_in(NOT_ACCEPTED),
     ]
 
 
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+@dataclass(frozen=True)
+class Split:
+    """A period as whole months (read from the rollup) and the edge days around them (read
+    live from the cases)."""
+
+    months: tuple[dt.date, dt.date] | None
+    edges: list[tuple[dt.date, dt.date]]
+
+
+def split_period(date_from: dt.date, date_to: dt.date) -> Split:
+    """The whole months inside ``date_from``..``date_to`` (first day of the first and of the
+    last one) and the days before and after them."""
+    first = date_from if date_from.day == 1 else _next_month(date_from)
+    if (date_to + dt.timedelta(days=1)).day == 1:
+        end = date_to
+    else:
+        end = date_to.replace(day=1) - dt.timedelta(days=1)
+    if first > end:
+        return Split(None, [(date_from, date_to)] if date_from <= date_to else [])
+    edges = []
+    if date_from < first:
+        edges.append((date_from, first - dt.timedelta(days=1)))
+    if end < date_to:
+        edges.append((end + dt.timedelta(days=1), date_to))
+    return Split((first, end.replace(day=1)), edges)
+
+
 Part = Callable[[AsyncSession], Awaitable[None]]
+
+
+def _add_day(into: Aggregates, day: dt.date, accepted: int, mediated: int) -> None:
+    before = into.by_day.get(day, (0, 0))
+    into.by_day[day] = (before[0] + accepted, before[1] + mediated)
+
+
+def _add_type_lane(into: Aggregates, key: tuple[str | None, str], count: int) -> None:
+    into.by_type_lane[key] = into.by_type_lane.get(key, 0) + count
+
+
+def _add_path(into: Aggregates, path: str, tally: Tally) -> None:
+    into.by_path.setdefault(path, Tally()).add(tally)
+
+
+def live_parts(
+    dialect: str,
+    paths: Sequence[str],
+    ranges: Sequence[tuple[dt.date, dt.date]],
+    today: dt.date,
+    into: Aggregates,
+) -> list[Part]:
+    """Independent queries that group the cases accepted in ``ranges`` (day ranges, each read
+    in turn) of the centres at ``paths`` in SQL and add to ``into``: tallies per centre,
+    counts per (type, lane), per day, and the ratings."""
+    if not ranges:
+        return []
+    tallies = _tally_columns(dialect, today)
+
+    async def grouping_sets(db: AsyncSession) -> None:
+        # PostgreSQL: one pass over the index for all three groupings.
+        dims = (Case.scope_path, Case.dispute_type, Case.lane, Case.accepted_on)
+        for date_from, date_to in ranges:
+            query = (
+                select(*dims, func.grouping(*dims).label("g"), *tallies)
+                .where(*_period_cases(dialect, paths, date_from, date_to))
+                .group_by(
+                    func.grouping_sets(
+                        tuple_(Case.scope_path),
+                        tuple_(Case.dispute_type, Case.lane),
+                        tuple_(Case.accepted_on),
+                    )
+                )
+            )
+            for row in await db.execute(query):
+                # grouping(): one bit per dimension (first = highest), set when not grouped.
+                if row.g == 0b0111:
+                    _add_path(into, row.scope_path, _tally(row))
+                elif row.g == 0b1001:
+                    _add_type_lane(into, (row.dispute_type, row.lane), row.accepted)
+                else:
+                    _add_day(into, row.accepted_on, row.accepted, row.mediated)
+
+    async def by_path(db: AsyncSession) -> None:
+        for date_from, date_to in ranges:
+            query = (
+                select(Case.scope_path, *tallies)
+                .where(*_period_cases(dialect, paths, date_from, date_to))
+                .group_by(Case.scope_path)
+            )
+            for row in await db.execute(query):
+                _add_path(into, row.scope_path, _tally(row))
+
+    async def by_day_type_lane(db: AsyncSession) -> None:
+        # One sort for both groupings (a few thousand rows) instead of two sorts of the cases;
+        # days stay text (SQLite's storage) until summed, to skip parsing each row's date.
+        day = type_coerce(Case.accepted_on, String).label("day")
+        days: dict[str, tuple[int, int]] = {}
+        for date_from, date_to in ranges:
+            query = (
+                select(
+                    day,
+                    Case.dispute_type,
+                    Case.lane,
+                    func.count().label("n"),
+                    func.count().filter(Case.outcome == Outcome.MEDIATED).label("m"),
+                )
+                .where(*_period_cases(dialect, paths, date_from, date_to))
+                .group_by(day, Case.dispute_type, Case.lane)
+            )
+            for row in await db.execute(query):
+                _add_type_lane(into, (row.dispute_type, row.lane), row.n)
+                accepted, mediated = days.get(row.day, (0, 0))
+                days[row.day] = (accepted + row.n, mediated + row.m)
+        for d, (accepted, mediated) in days.items():
+            _add_day(into, dt.date.fromisoformat(d), accepted, mediated)
+
+    async def ratings(db: AsyncSession) -> None:
+        for date_from, date_to in ranges:
+            # A party rates a closed case, so after it was accepted: the bound on ``at`` (a
+            # day early, for time zones) lets recent periods skip older ratings.
+            since = dt.datetime.combine(date_from - dt.timedelta(days=1), dt.time(), dt.UTC)
+            query = (
+                select(func.sum(Rating.score), func.count(Rating.id))
+                .join(Case, Case.id == Rating.case_id)
+                .where(Rating.at >= since, *_period_cases(dialect, paths, date_from, date_to))
+            )
+            total, count = (await db.execute(query)).one()
+            into.rating_total += int(total or 0)
+            into.rating_count += count
+
+    if dialect == "postgresql":
+        return [grouping_sets, ratings]
+    # SQLite has no GROUPING SETS: tallies per centre, and counts per day, type and lane.
+    return [by_path, by_day_type_lane, ratings]
+
+
+def rollup_parts(
+    dialect: str,
+    paths: Sequence[str],
+    months: tuple[dt.date, dt.date] | None,
+    today: dt.date,
+    into: Aggregates,
+) -> list[Part]:
+    """Queries that add the whole months ``months`` (first days of the first and the last)
+    from the rollup to ``into``, and count their cases still open past the deadline live."""
+    if months is None:
+        return []
+    first, last = months
+    end = _next_month(last) - dt.timedelta(days=1)
+    r = CaseMonthStats
+    where = [_in_centres(dialect, r.scope_path, paths), r.month >= first, r.month <= last]
+
+    async def by_path(db: AsyncSession) -> None:
+        query = (
+            select(
+                r.scope_path,
+                func.sum(r.accepted).label("accepted"),
+                func.sum(r.mediated).label("mediated"),
+                func.sum(r.closed).label("closed"),
+                func.sum(r.closed_late).label("closed_late"),
+                func.sum(r.days_to_close).label("days_to_close"),
+                func.sum(r.rating_sum).label("rating_sum"),
+                func.sum(r.rating_count).label("rating_count"),
+            )
+            .where(*where)
+            .group_by(r.scope_path)
+        )
+        for row in await db.execute(query):
+            tally = Tally(
+                accepted=int(row.accepted),
+                mediated=int(row.mediated),
+                closed_late=int(row.closed_late),
+                closed=int(row.closed),
+                days_to_close=float(row.days_to_close),
+            )
+            _add_path(into, row.scope_path, tally)
+            into.rating_total += int(row.rating_sum)
+            into.rating_count += int(row.rating_count)
+
+    async def by_month_type_lane(db: AsyncSession) -> None:
+        query = (
+            select(
+                r.month,
+                r.dispute_type,
+                r.lane,
+                func.sum(r.accepted).label("accepted"),
+                func.sum(r.mediated).label("mediated"),
+            )
+            .where(*where)
+            .group_by(r.month, r.dispute_type, r.lane)
+        )
+        for row in await db.execute(query):
+            dispute_type = None if row.dispute_type == NO_TYPE else row.dispute_type
+            _add_type_lane(into, (dispute_type, row.lane), int(row.accepted))
+            # The trend groups by month or year: the month's first day stands for it.
+            _add_day(into, row.month, int(row.accepted), int(row.mediated))
+
+    async def overdue_open(db: AsyncSession) -> None:
+        # Depends on today, so not in the rollup: the (status, deadline) index finds the few
+        # open cases past their deadline without walking the period's closed majority.
+        query = (
+            select(Case.scope_path, func.count().label("n"))
+            .where(
+                Case.status.in_(OPEN_ACCEPTED),
+                Case.deadline_on < today,
+                _in_centres(dialect, Case.scope_path, paths),
+                Case.accepted_on >= first,
+                Case.accepted_on <= end,
+            )
+            .group_by(Case.scope_path)
+        )
+        for row in await db.execute(query):
+            _add_path(into, row.scope_path, Tally(overdue_open=int(row.n)))
+
+    return [by_path, by_month_type_lane, overdue_open]
 
 
 def aggregate_parts(
@@ -274,78 +494,13 @@ def aggregate_parts(
     today: dt.date,
     into: Aggregates,
 ) -> list[Part]:
-    """Independent queries that group the period's cases of the centres at ``paths`` in SQL
-    and fill ``into``: tallies per centre, counts per (type, lane), per day, and the ratings."""
-    where = _period_cases(dialect, paths, date_from, date_to)
-    tallies = _tally_columns(dialect, today)
-
-    async def grouping_sets(db: AsyncSession) -> None:
-        # PostgreSQL: one pass over the index for all three groupings.
-        dims = (Case.scope_path, Case.dispute_type, Case.lane, Case.accepted_on)
-        query = (
-            select(*dims, func.grouping(*dims).label("g"), *tallies)
-            .where(*where)
-            .group_by(
-                func.grouping_sets(
-                    tuple_(Case.scope_path),
-                    tuple_(Case.dispute_type, Case.lane),
-                    tuple_(Case.accepted_on),
-                )
-            )
-        )
-        for row in await db.execute(query):
-            # grouping(): one bit per dimension (first = highest), set when not grouped by it.
-            if row.g == 0b0111:
-                into.by_path[row.scope_path] = _tally(row)
-            elif row.g == 0b1001:
-                into.by_type_lane[(row.dispute_type, row.lane)] = row.accepted
-            else:
-                into.by_day[row.accepted_on] = (row.accepted, row.mediated)
-
-    async def by_path(db: AsyncSession) -> None:
-        query = select(Case.scope_path, *tallies).where(*where).group_by(Case.scope_path)
-        for row in await db.execute(query):
-            into.by_path[row.scope_path] = _tally(row)
-
-    async def by_day_type_lane(db: AsyncSession) -> None:
-        # One sort for both groupings (a few thousand rows) instead of two sorts of the cases;
-        # days stay text (SQLite's storage) until summed, to skip parsing each row's date.
-        day = type_coerce(Case.accepted_on, String).label("day")
-        query = (
-            select(
-                day,
-                Case.dispute_type,
-                Case.lane,
-                func.count().label("n"),
-                func.count().filter(Case.outcome == Outcome.MEDIATED).label("m"),
-            )
-            .where(*where)
-            .group_by(day, Case.dispute_type, Case.lane)
-        )
-        days: dict[str, tuple[int, int]] = {}
-        for row in await db.execute(query):
-            key = (row.dispute_type, row.lane)
-            into.by_type_lane[key] = into.by_type_lane.get(key, 0) + row.n
-            accepted, mediated = days.get(row.day, (0, 0))
-            days[row.day] = (accepted + row.n, mediated + row.m)
-        into.by_day.update({dt.date.fromisoformat(d): n for d, n in days.items()})
-
-    async def ratings(db: AsyncSession) -> None:
-        # A party rates a closed case, so after it was accepted: the bound on ``at`` (a day
-        # early, for time zones) lets recent periods skip older ratings.
-        since = dt.datetime.combine(date_from - dt.timedelta(days=1), dt.time(), dt.UTC)
-        query = (
-            select(func.sum(Rating.score), func.count(Rating.id))
-            .join(Case, Case.id == Rating.case_id)
-            .where(Rating.at >= since, *where)
-        )
-        total, count = (await db.execute(query)).one()
-        into.rating_total, into.rating_count = int(total or 0), count
-
-    if dialect == "postgresql":
-        return [grouping_sets, ratings]
-    # SQLite has no GROUPING SETS: tallies per centre, and counts per day, type and lane.
-    return [by_path, by_day_type_lane, ratings]
+    """Independent queries that fill ``into`` with the period's figures of the centres at
+    ``paths``: whole months from the rollup, the days around them from the cases."""
+    split = split_period(date_from, date_to)
+    return [
+        *rollup_parts(dialect, paths, split.months, today, into),
+        *live_parts(dialect, paths, split.edges, today, into),
+    ]
 
 
 async def run_concurrently(db: AsyncSession, parts: Sequence[Part]) -> None:
@@ -353,6 +508,8 @@ async def run_concurrently(db: AsyncSession, parts: Sequence[Part]) -> None:
     own from the same engine, so that the database works on them at the same time (both
     PostgreSQL backends and SQLite readers in WAL mode run in parallel)."""
     engine = db.bind
+    if not parts:
+        return
     if not isinstance(engine, AsyncEngine):
         for part in parts:
             await part(db)

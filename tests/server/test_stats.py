@@ -3,16 +3,34 @@ input), on both databases."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import Case, Party, Rating
-from server.queries.stats import dashboard_figures, rate
+from server.db import Case, Organisation, Party, Rating
+from server.db.migrate import alembic_config
+from server.db.stats_rollup import rebuild_case_month_stats_sql
+from server.queries.stats import (
+    Aggregates,
+    Centre,
+    DashboardFigures,
+    Split,
+    assemble,
+    centres_below,
+    dashboard_figures,
+    live_parts,
+    rate,
+    run_concurrently,
+    split_period,
+)
+from server.settings import Settings
 from server.views.dashboard_pages import percent
-from server.vocabulary import CaseStatus, Channel, DisputeType, Lane, Outcome, PartyRole
+from server.vocabulary import CaseStatus, Channel, DisputeType, Lane, OrgKind, Outcome, PartyRole
+from tests.server.test_workflow import act_as, call, online_dispute, take_in
 from tests.world import World, login
 
 D = dt.date
@@ -326,3 +344,163 @@ async def test_api_is_documented(client: TestClient) -> None:  # type: ignore[ty
         schema["properties"]
     )
     assert "422" in operation["responses"]
+
+
+# --- the monthly rollup ------------------------------------------------------------------
+
+
+async def _rollup_and_recount(
+    db: AsyncSession,
+) -> tuple[set[tuple[str, ...]], set[tuple[str, ...]]]:
+    """The rollup as the triggers left it (rows summing to nothing left out), and a recount
+    of it from the cases and ratings as they are now."""
+    await db.commit()  # a fresh snapshot of what the app committed
+    rebuild = rebuild_case_month_stats_sql(db.get_bind().dialect.name)
+    recount = (await db.execute(text(rebuild[rebuild.index("SELECT") :]))).all()
+    kept = (
+        await db.execute(
+            text(
+                "SELECT scope_path, month, dispute_type, lane, accepted, mediated, closed, "
+                "closed_late, days_to_close, rating_sum, rating_count FROM case_month_stats "
+                "WHERE accepted <> 0 OR rating_count <> 0"
+            )
+        )
+    ).all()
+    await db.commit()
+    return {tuple(map(str, r)) for r in kept}, {tuple(map(str, r)) for r in recount}
+
+
+async def _live_figures(
+    db: AsyncSession, org: Organisation, date_from: dt.date, date_to: dt.date, today: dt.date
+) -> DashboardFigures:
+    """The dashboard counted from the cases alone, day by day (what the rollup must equal)."""
+    centres = await centres_below(db, org.path)
+    found = Aggregates()
+    parts = live_parts(
+        db.get_bind().dialect.name, [c.path for c in centres], [(date_from, date_to)], today, found
+    )
+    await run_concurrently(db, parts)
+    me = Centre(org.id, org.code, org.name, OrgKind(org.kind), org.path, org.parent_id)
+    return assemble(me, centres, found, date_from, date_to, today)
+
+
+PERIODS = [
+    (D(2022, 1, 1), D(2022, 6, 30)),  # whole months
+    (D(2021, 12, 31), D(2022, 7, 1)),  # a day either side
+    (D(2022, 1, 2), D(2022, 6, 29)),  # edges inside the first and last month
+    (D(2022, 3, 10), D(2022, 3, 20)),  # inside one month
+    (D(2020, 1, 1), D(2026, 12, 31)),  # by year
+]
+
+
+def test_periods_split_into_whole_months_and_edge_days() -> None:
+    assert split_period(D(2022, 1, 1), D(2022, 6, 30)) == Split((D(2022, 1, 1), D(2022, 6, 1)), [])
+    assert split_period(D(2022, 1, 2), D(2022, 6, 29)) == Split(
+        (D(2022, 2, 1), D(2022, 5, 1)),
+        [(D(2022, 1, 2), D(2022, 1, 31)), (D(2022, 6, 1), D(2022, 6, 29))],
+    )
+    assert split_period(D(2022, 3, 10), D(2022, 3, 20)) == Split(
+        None, [(D(2022, 3, 10), D(2022, 3, 20))]
+    )
+    assert split_period(D(2024, 2, 1), D(2024, 2, 29)) == Split((D(2024, 2, 1), D(2024, 2, 1)), [])
+
+
+async def test_dashboard_from_the_rollup_equals_a_live_count(
+    db: AsyncSession, world: World
+) -> None:
+    await seed_cases(db, world)
+    for code in ("620600", "620602", "620621001"):
+        for date_from, date_to in PERIODS:
+            org = world.orgs[code]
+            assert await dashboard_figures(
+                db, org, date_from, date_to, AS_OF
+            ) == await _live_figures(db, org, date_from, date_to, AS_OF), (code, date_from)
+    kept, recount = await _rollup_and_recount(db)
+    assert kept == recount and len(kept) == 10
+
+
+async def test_rollup_follows_a_case_through_its_life(
+    client: TestClient,  # type: ignore[type-arg]
+    db: AsyncSession,
+    world: World,
+    settings: Settings,
+) -> None:
+    async def same() -> None:
+        kept, recount = await _rollup_and_recount(db)
+        assert kept == recount
+        today = settings.today()
+        start = today.replace(month=1, day=1)
+        city = world.orgs["620600"]
+        f = await dashboard_figures(db, city, start, today, today)
+        assert f == await _live_figures(db, city, start, today, today)
+
+    lz = await act_as(client, "lz_clerk")
+    first = await take_in(client, lz)
+    untyped = await take_in(client, lz, dispute_type=None)
+    await same()
+    status, _ = await call(
+        client, "POST", f"/api/cases/{untyped['id']}/register", lz, {"dispute_type": "labour"}
+    )
+    assert status == 200
+    await same()
+    city = await act_as(client, "city_super")
+    status, routed = await call(
+        client,
+        "POST",
+        f"/api/cases/{first['id']}/route",
+        city,
+        {"reason": "按属地分流", "target": "centre", "org_code": "620621"},
+    )
+    assert status == 200, routed
+    await same()
+    lz_super = await act_as(client, "lz_super")
+    status, _ = await call(
+        client, "POST", f"/api/cases/{untyped['id']}/close", lz_super, {"outcome": "mediated"}
+    )
+    assert status == 200
+    await same()
+    db.add(Rating(case_id=untyped["id"], party_id=untyped["parties"][0]["id"], score=4))
+    await same()
+    status, filed = await call(client, "POST", "/api/public/disputes", None, online_dispute())
+    assert status == 201
+    await same()
+    lz = await act_as(client, "lz_clerk")
+    status, _ = await call(
+        client, "POST", f"/api/cases/{filed['reference']}/decline", lz, {"reason": "不属于受理范围"}
+    )
+    assert status == 200
+    await same()
+    status, filed = await call(client, "POST", "/api/public/disputes", None, online_dispute())
+    status, _ = await call(
+        client, "POST", f"/api/cases/{filed['reference']}/accept", lz, {"dispute_type": "land"}
+    )
+    assert status == 200
+    await same()
+
+    today = settings.today()
+    f = await dashboard_figures(db, world.orgs["620600"], today.replace(day=1), today, today)
+    assert (f.accepted, f.mediated, f.closed) == (3, 1, 1)
+    assert (f.satisfaction.average, f.satisfaction.count) == (4.0, 1)
+    assert {u.code: u.accepted for u in f.by_child} == {"620602": 2, "620621": 1}
+
+
+async def test_rollup_is_rebuilt_by_a_downgrade_and_upgrade(
+    db: AsyncSession, world: World, settings: Settings
+) -> None:
+    from alembic import command
+
+    await seed_cases(db, world)
+    before, _ = await _rollup_and_recount(db)
+    await db.close()
+    config = alembic_config(settings)
+    await asyncio.to_thread(command.downgrade, config, "0006_covering_stats_index")
+    await asyncio.to_thread(command.upgrade, config, "head")
+    after, recount = await _rollup_and_recount(db)
+    assert after == before == recount
+    # The triggers came back too.
+    await _case(db, world, "620621", D(2022, 4, 30), outcome=Outcome.MEDIATED, ratings=(5,))
+    city = world.orgs["620600"]
+    f = await dashboard_figures(db, city, D(2022, 4, 1), D(2022, 4, 30), AS_OF)
+    assert (f.accepted, f.mediated, f.satisfaction.count) == (3, 1, 1)
+    kept, recount = await _rollup_and_recount(db)
+    assert kept == recount
