@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, String
+from sqlalchemy import Date, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, PathString
+from server.db.case import Case
 
 # The rollup's key cannot hold NULL: cases without a dispute type yet are stored under ''.
 NO_TYPE = ""
 NOT_ACCEPTED_SQL = "('submitted', 'declined')"
+# Accepted and still open: what can be overdue. Queries repeat this text literally so that
+# SQLite matches the partial index below.
+OPEN_ACCEPTED_SQL = "status IN ('accepted', 'registered', 'routed', 'mediating')"
 
 
 class CaseMonthStats(Base):
@@ -37,6 +41,34 @@ class CaseMonthStats(Base):
     days_to_close: Mapped[int]
     rating_sum: Mapped[int]
     rating_count: Mapped[int]
+
+    __table_args__ = (
+        # The trend and the type / lane counts group by month first: no sort of the rows.
+        Index(
+            "ix_case_month_stats_month",
+            "month",
+            "dispute_type",
+            "lane",
+            "scope_path",
+            "accepted",
+            "mediated",
+        ),
+        {"sqlite_with_rowid": False},
+    )
+
+
+# Overdue-open cases depend on the day they are counted on, so the dashboard counts them live:
+# this index holds only the few open ones, by deadline, with every column the count reads
+# (status too: SQLite reads a partial index alone only if it holds the columns of its WHERE).
+Index(
+    "ix_cases_open_deadline",
+    Case.deadline_on,
+    Case.scope_path,
+    Case.accepted_on,
+    Case.status,
+    sqlite_where=text(OPEN_ACCEPTED_SQL),
+    postgresql_where=text(OPEN_ACCEPTED_SQL),
+)
 
 
 def month_sql(dialect: str, column: str) -> str:

@@ -3,6 +3,9 @@
 - ``case_month_stats``: what the dashboard counts (accepted, mediated, closed, closed late,
   days to close, ratings) per handling centre (``scope_path``), month of ``accepted_on``,
   dispute type ('' for none yet) and lane, over cases not in submitted / declined.
+- ``ix_case_month_stats_month``: the same rows by month, type and lane (trend, type counts).
+- ``ix_cases_open_deadline``: open accepted cases by deadline (overdue-open stays live: it
+  depends on the day it is counted on).
 - Triggers keep it current: a write to a case takes its old row's contribution out and puts
   the new row's in (status, outcome, type, lane, centre and dates all change over a case's
   life); a rating adds to its case's row. Existing cases are summed here in one statement.
@@ -28,7 +31,10 @@ NOT_ACCEPTED = "('submitted', 'declined')"
 KEY = "scope_path, month, dispute_type, lane"
 SUMS = ("accepted", "mediated", "closed", "closed_late", "days_to_close")
 RATINGS = ("rating_sum", "rating_count")
-CASE_COLUMNS = "status, outcome, dispute_type, lane, scope_path, accepted_on, closed_on, deadline_on"
+OPEN_ACCEPTED = "status IN ('accepted', 'registered', 'routed', 'mediating')"
+CASE_COLUMNS = (
+    "status, outcome, dispute_type, lane, scope_path, accepted_on, closed_on, deadline_on"
+)
 
 
 def _month(dialect: str, column: str) -> str:
@@ -56,15 +62,13 @@ def _apply_case(dialect: str, r: str, sign: str) -> str:
         f"{sign} * (CASE WHEN {closed} THEN 1 ELSE 0 END)",
         f"{sign} * (CASE WHEN {closed} AND {r}.closed_on > {r}.deadline_on THEN 1 ELSE 0 END)",
         f"{sign} * coalesce(CASE WHEN {closed} THEN {_days(dialect, r)} END, 0)",
-        f"{sign} * (SELECT coalesce(sum(score), 0) FROM ratings WHERE case_id = {r}.id)",
-        f"{sign} * (SELECT count(*) FROM ratings WHERE case_id = {r}.id)",
+        f"{sign} * (SELECT coalesce(sum(score), 0) FROM ratings WHERE case_id = {r}.id)",  # noqa: S608
+        f"{sign} * (SELECT count(*) FROM ratings WHERE case_id = {r}.id)",  # noqa: S608
     ]
-    updates = ", ".join(
-        f"{c} = case_month_stats.{c} + excluded.{c}" for c in (*SUMS, *RATINGS)
-    )
+    updates = ", ".join(f"{c} = case_month_stats.{c} + excluded.{c}" for c in (*SUMS, *RATINGS))
     # WHERE before ON CONFLICT: SQLite's parser needs it after a SELECT.
     return (
-        f"INSERT INTO case_month_stats ({KEY}, {', '.join((*SUMS, *RATINGS))}) "  # noqa: S608
+        f"INSERT INTO case_month_stats ({KEY}, {', '.join((*SUMS, *RATINGS))}) "
         f"SELECT {', '.join(values)} WHERE {r}.status NOT IN {NOT_ACCEPTED} "
         f"ON CONFLICT ({KEY}) DO UPDATE SET {updates}"
     )
@@ -162,8 +166,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "scope_path", "month", "dispute_type", "lane", name=op.f("pk_case_month_stats")
         ),
+        sqlite_with_rowid=False,
     )
     op.execute(_rebuild(dialect))
+    op.create_index(
+        "ix_case_month_stats_month",
+        "case_month_stats",
+        ["month", "dispute_type", "lane", "scope_path", "accepted", "mediated"],
+    )
+    op.create_index(
+        "ix_cases_open_deadline",
+        "cases",
+        ["deadline_on", "scope_path", "accepted_on", "status"],
+        sqlite_where=sa.text(OPEN_ACCEPTED),
+        postgresql_where=sa.text(OPEN_ACCEPTED),
+    )
     if dialect == "postgresql":
         op.execute(
             _postgres_function("bilin_case_month_stats_case", _apply_case(dialect, "@", "#"))
@@ -179,6 +196,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_cases_open_deadline", table_name="cases")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS case_month_stats_rating ON ratings")
         op.execute("DROP TRIGGER IF EXISTS case_month_stats_case ON cases")
