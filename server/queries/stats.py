@@ -17,6 +17,11 @@ query names every centre path under the organisation: the index then jumps strai
 centre's date range. The tree is small (thousands of centres at most) and loaded once. The
 grouping runs in SQL (GROUPING SETS on PostgreSQL, two GROUP BYs on SQLite) and the
 independent queries run at the same time on separate connections.
+
+Whole months of the period come from the monthly rollup ``case_month_stats`` (kept by
+triggers, see :mod:`server.db.stats_rollup`); only the days before the first and after the
+last whole month are read from the cases, and overdue-open cases (they depend on ``today``)
+from the small partial index of open accepted cases.
 """
 
 from __future__ import annotations
