@@ -33,7 +33,8 @@ if [ ! -x .venv/bin/python ]; then
   echo "== Creating the virtualenv in .venv"
   python3 -m venv .venv
 fi
-stamp=.venv/.bilin-installed$([ "$dev" = 1 ] && echo -dev)
+stamp=.venv/.bilin-installed
+if [ "$dev" = 1 ]; then stamp=.venv/.bilin-installed-dev; fi
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "== Installing Python packages"
   .venv/bin/pip install -q --disable-pip-version-check --upgrade pip
