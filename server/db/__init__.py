@@ -18,8 +18,8 @@ from server.db.live import HearingChatMessage
 from server.db.organisation import Organisation
 from server.db.routing import Routing, Supervision
 from server.db.search import CaseSearchTerm
-from server.db.stats_rollup import CaseMonthStats
 from server.db.staff import Staff
+from server.db.stats_rollup import CaseMonthStats
 from server.db.throttle import ThrottleHit
 from server.db.timeline import CaseEvent
 
