@@ -15,10 +15,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
 import random
 import sqlite3
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +31,7 @@ from server.db.migrate import upgrade
 from server.db.search import rebuild_search_terms_sql
 from server.db.stats_rollup import rebuild_case_month_stats_sql
 from server.settings import Settings
+from tests.postgres_server import postgres_url
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"
@@ -61,22 +60,6 @@ def label(cases: int) -> str:
     if cases % 1_000 == 0:
         return f"{cases // 1_000}k"
     return str(cases)
-
-
-def postgres_url() -> str:
-    """The URL of ``bilin_test`` on the server of ``scripts/postgres.sh`` (started if needed)."""
-    url = os.environ.get("BILIN_TEST_PG_URL")
-    if url:
-        return url
-    out = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "postgres.sh"), "start"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    url = out.stdout.strip().splitlines()[-1]
-    os.environ["BILIN_TEST_PG_URL"] = url
-    return url
 
 
 def _dsn(sqlalchemy_url: str) -> str:

@@ -7,10 +7,8 @@ migrated template, so tests never see each other's rows.
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,25 +22,10 @@ from server.app import create_app
 from server.db.engine import create_engine, create_sessionmaker
 from server.db.migrate import upgrade
 from server.settings import Settings
+from tests.postgres_server import postgres_url
 from tests.world import World, build_world
 
-ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("sqlite", "postgresql")
-
-
-def _postgres_base_url() -> str:
-    url = os.environ.get("BILIN_TEST_PG_URL")
-    if url:
-        return url
-    out = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "postgres.sh"), "start"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    url = out.stdout.strip().splitlines()[-1]
-    os.environ["BILIN_TEST_PG_URL"] = url
-    return url
 
 
 def _server_url(url: str) -> str:
@@ -62,7 +45,7 @@ def pg_template() -> Iterator[str]:
     """A migrated PostgreSQL database used as the template of each test's database."""
     import asyncio
 
-    base = _postgres_base_url()
+    base = postgres_url()
     name = f"bilin_tpl_{secrets.token_hex(4)}"
 
     async def admin(sql: str) -> None:
@@ -100,7 +83,7 @@ async def settings(
         yield Settings(environment="test", data_dir=tmp_path)
         return
     template = request.getfixturevalue("pg_template")
-    base = _postgres_base_url()
+    base = postgres_url()
     name = f"bilin_t_{secrets.token_hex(6)}"
     engine = create_async_engine(_server_url(base), isolation_level="AUTOCOMMIT")
     async with engine.connect() as conn:
