@@ -43,7 +43,8 @@ from server.demo import DEMO_PASSWORD, load_demo
 from server.settings import Settings
 from server.validation import id_number_check_digit
 from server.vocabulary import CaseStatus, DisputeType, OrgKind, Outcome
-from tests.conftest import _postgres_base_url, _server_url
+from tests.conftest import _server_url
+from tests.postgres_server import postgres_url
 
 H1 = (dt.date(2022, 1, 1), dt.date(2022, 6, 30))
 PUBLISHED = {
@@ -107,7 +108,7 @@ def sqlite_template(
 @pytest.fixture(scope="module")
 def pg_template(pg_template: str, first_outputs: dict[str, str]) -> Iterator[str]:
     """A PostgreSQL database with the demo loaded."""
-    base = _postgres_base_url()
+    base = postgres_url()
     name = f"bilin_demo_{secrets.token_hex(4)}"
 
     async def admin(sql: str) -> None:
