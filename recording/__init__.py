@@ -1,0 +1,1 @@
+"""Recordings: capture, integrity (hash chain, signed manifest), transcripts and export."""

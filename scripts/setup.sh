@@ -12,10 +12,15 @@ apt_packages=()
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || apt_packages+=(python3 python3-venv)
 python3 -c 'import ensurepip' 2>/dev/null || apt_packages+=(python3-venv)
 python3 -c 'import zoneinfo; zoneinfo.ZoneInfo("Asia/Shanghai")' 2>/dev/null || apt_packages+=(tzdata)
+# Chinese text in PDF documents and in the composite video's names: Noto CJK; PDF layout: Pango.
+fc-list 2>/dev/null | grep -q "Noto Sans CJK" || apt_packages+=(fonts-noto-cjk fontconfig)
+ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || apt_packages+=(libpango-1.0-0 libpangoft2-1.0-0)
 if [ "$dev" = 1 ]; then
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || apt_packages+=(postgresql)
   # The browser tests (tests/e2e) drive Debian's Chromium; Playwright never downloads its own.
   [ -x /usr/bin/chromium ] || apt_packages+=(chromium)
+  # Real speech for the transcription tests and benchmark.
+  command -v espeak-ng >/dev/null 2>&1 || apt_packages+=(espeak-ng)
 fi
 if [ ${#apt_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

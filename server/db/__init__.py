@@ -6,6 +6,7 @@ from server.db.base import Base
 from server.db.case import Case, CaseNumberCounter, Party
 from server.db.consultation import Consultation, Summons
 from server.db.deadline import DeadlineRule
+from server.db.document import Document
 from server.db.hearing import (
     Hearing,
     HearingParticipant,
@@ -14,14 +15,24 @@ from server.db.hearing import (
     Invitation,
     RecordingConsent,
 )
+from server.db.job import Job
 from server.db.live import HearingChatMessage
 from server.db.organisation import Organisation
+from server.db.recording import (
+    CaucusRelease,
+    RecordingBookmark,
+    RecordingEvent,
+    RecordingSegment,
+    RecordingSession,
+    RecordingTrack,
+)
 from server.db.routing import Routing, Supervision
 from server.db.search import CaseSearchTerm
 from server.db.staff import Staff
 from server.db.stats_rollup import CaseMonthStats
 from server.db.throttle import ThrottleHit
 from server.db.timeline import CaseEvent
+from server.db.transcript import Transcript, TranscriptLine
 
 __all__ = [
     "Base",
@@ -30,8 +41,10 @@ __all__ = [
     "CaseMonthStats",
     "CaseNumberCounter",
     "CaseSearchTerm",
+    "CaucusRelease",
     "Consultation",
     "DeadlineRule",
+    "Document",
     "FollowUp",
     "Hearing",
     "HearingChatMessage",
@@ -39,15 +52,23 @@ __all__ = [
     "IdentityCheck",
     "IdentityDeclaration",
     "Invitation",
+    "Job",
     "LoginAttempt",
     "Organisation",
     "Party",
     "Rating",
+    "RecordingBookmark",
     "RecordingConsent",
+    "RecordingEvent",
+    "RecordingSegment",
+    "RecordingSession",
+    "RecordingTrack",
     "Routing",
     "Staff",
     "Summons",
     "Supervision",
     "ThrottleHit",
+    "Transcript",
+    "TranscriptLine",
     "WebSession",
 ]

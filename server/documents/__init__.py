@@ -1,0 +1,1 @@
+"""Documents from templates: versioned, hashed, rendered to HTML and PDF."""

@@ -1,0 +1,1 @@
+"""Background jobs (rendering, transcription) with progress, kept in the database."""
