@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -79,6 +80,13 @@ class Settings:
     public_base_url: str = ""
     cookie_secure: bool = False
     web_dir: Path = field(default=WEB_DIR)
+    # Recording (issue 4): refuse to start, and stop visibly, below this much free disk space.
+    recording_min_free_mb: int = 500
+    # Start recording when a moderator first admits someone (centre policy; off by default).
+    recording_autostart: bool = False
+    recording_segment_seconds: float = 10.0
+    # Which process records a session (its next start recovers what it left open).
+    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     # ICE servers handed to browsers (empty: host candidates only, fine on one network).
     ice_servers: tuple[IceServerSetting, ...] = ()
     # coturn's static-auth-secret; TURN credentials given to browsers expire after turn_ttl_s.
@@ -136,6 +144,11 @@ class Settings:
             public_base_url=env.get("BILIN_PUBLIC_URL", ""),
             cookie_secure=env.get("BILIN_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
             web_dir=Path(env.get("BILIN_WEB_DIR", str(WEB_DIR))),
+            recording_min_free_mb=_int(env, "BILIN_RECORDING_MIN_FREE_MB", 500),
+            recording_autostart=env.get("BILIN_RECORDING_AUTOSTART", "").lower()
+            in ("1", "true", "yes"),
+            recording_segment_seconds=float(env.get("BILIN_RECORDING_SEGMENT_SECONDS", "10")),
+            worker_id=env.get("BILIN_WORKER_ID", "") or f"{socket.gethostname()}:{os.getpid()}",
             ice_servers=parse_ice_servers(env.get("BILIN_ICE_SERVERS", "[]")),
             turn_secret=env.get("BILIN_TURN_SECRET", ""),
             turn_ttl_s=turn_ttl_s,
