@@ -1,9 +1,11 @@
 """Database: SQLAlchemy 2.0 models (one module per concept) and the async engine."""
 
 from server.db.aftercare import FollowUp, Rating
+from server.db.audit import AuditEntry, AuditHead
 from server.db.auth import LoginAttempt, WebSession
 from server.db.base import Base
 from server.db.case import Case, CaseNumberCounter, Party
+from server.db.confirmation import ApplicationConsent, ConfirmationApplication
 from server.db.consultation import Consultation, Summons
 from server.db.deadline import DeadlineRule
 from server.db.document import Document
@@ -28,6 +30,8 @@ from server.db.recording import (
 )
 from server.db.routing import Routing, Supervision
 from server.db.search import CaseSearchTerm
+from server.db.signature import DocumentSeal, DocumentSignature
+from server.db.signing import RecordingManifest, SigningKey
 from server.db.staff import Staff
 from server.db.stats_rollup import CaseMonthStats
 from server.db.throttle import ThrottleHit
@@ -35,6 +39,9 @@ from server.db.timeline import CaseEvent
 from server.db.transcript import Transcript, TranscriptLine
 
 __all__ = [
+    "ApplicationConsent",
+    "AuditEntry",
+    "AuditHead",
     "Base",
     "Case",
     "CaseEvent",
@@ -42,9 +49,12 @@ __all__ = [
     "CaseNumberCounter",
     "CaseSearchTerm",
     "CaucusRelease",
+    "ConfirmationApplication",
     "Consultation",
     "DeadlineRule",
     "Document",
+    "DocumentSeal",
+    "DocumentSignature",
     "FollowUp",
     "Hearing",
     "HearingChatMessage",
@@ -60,10 +70,12 @@ __all__ = [
     "RecordingBookmark",
     "RecordingConsent",
     "RecordingEvent",
+    "RecordingManifest",
     "RecordingSegment",
     "RecordingSession",
     "RecordingTrack",
     "Routing",
+    "SigningKey",
     "Staff",
     "Summons",
     "Supervision",
