@@ -92,6 +92,15 @@ class Settings:
     # coturn's static-auth-secret; TURN credentials given to browsers expire after turn_ttl_s.
     turn_secret: str = ""
     turn_ttl_s: int = 6 * 3600
+    # Recordings in an S3-compatible object store instead of <data_dir>/recordings (all of
+    # endpoint, bucket and keys set; default none: local files).
+    s3_endpoint: str = ""
+    s3_bucket: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_region: str = "us-east-1"
+    # Whether this process runs background jobs (renders, transcriptions) from the queue.
+    run_jobs: bool = True
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -152,6 +161,12 @@ class Settings:
             ice_servers=parse_ice_servers(env.get("BILIN_ICE_SERVERS", "[]")),
             turn_secret=env.get("BILIN_TURN_SECRET", ""),
             turn_ttl_s=turn_ttl_s,
+            s3_endpoint=env.get("BILIN_S3_ENDPOINT", ""),
+            s3_bucket=env.get("BILIN_S3_BUCKET", ""),
+            s3_access_key=env.get("BILIN_S3_ACCESS_KEY", ""),
+            s3_secret_key=env.get("BILIN_S3_SECRET_KEY", ""),
+            s3_region=env.get("BILIN_S3_REGION", "") or "us-east-1",
+            run_jobs=env.get("BILIN_RUN_JOBS", "1").lower() not in ("0", "false", "no"),
         )
 
     def with_changes(self, **changes: object) -> Settings:

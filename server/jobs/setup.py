@@ -1,0 +1,32 @@
+"""The app's job runner: created with the app (so modules can register handlers while the
+app is built), started once the database is open and stopped before it closes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from server.appkeys import JOBS, SESSIONMAKER, SETTINGS
+from server.jobs.runner import JobRunner
+
+
+def setup_jobs(app: web.Application) -> JobRunner:
+    """Put a :class:`JobRunner` on ``app`` (``app[JOBS]``) with Bilin's own job kinds."""
+    # Imported here: the export handler pulls in PyAV and Pillow, which the rest of the app
+    # does not need at import time.
+    from recording.export import register_export_jobs
+
+    runner = JobRunner(app[SETTINGS])
+    register_export_jobs(runner)
+    app[JOBS] = runner
+    app.cleanup_ctx.append(_run_jobs)
+    return runner
+
+
+async def _run_jobs(app: web.Application) -> AsyncIterator[None]:
+    runner = app[JOBS]
+    if app[SETTINGS].run_jobs:
+        runner.start(app[SESSIONMAKER])
+    yield
+    await runner.stop()
