@@ -21,6 +21,8 @@ if [ "$dev" = 1 ]; then
   [ -x /usr/bin/chromium ] || apt_packages+=(chromium)
   # Real speech for the transcription tests and benchmark.
   command -v espeak-ng >/dev/null 2>&1 || apt_packages+=(espeak-ng)
+  # The document tests read PDFs back (pdftotext) and list their fonts (pdffonts).
+  command -v pdftotext >/dev/null 2>&1 || apt_packages+=(poppler-utils)
 fi
 if [ ${#apt_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

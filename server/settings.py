@@ -101,6 +101,9 @@ class Settings:
     s3_region: str = "us-east-1"
     # Whether this process runs background jobs (renders, transcriptions) from the queue.
     run_jobs: bool = True
+    # Centres' own document templates: <templates_dir>/<org code>/<kind>.html (default
+    # <data_dir>/templates).
+    templates_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -167,6 +170,9 @@ class Settings:
             s3_secret_key=env.get("BILIN_S3_SECRET_KEY", ""),
             s3_region=env.get("BILIN_S3_REGION", "") or "us-east-1",
             run_jobs=env.get("BILIN_RUN_JOBS", "1").lower() not in ("0", "false", "no"),
+            templates_dir=(
+                Path(env["BILIN_TEMPLATES_DIR"]) if env.get("BILIN_TEMPLATES_DIR") else None
+            ),
         )
 
     def with_changes(self, **changes: object) -> Settings:
