@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import jinja2
 from aiohttp import web
 
+from recording.seal import seal_context
 from server import middleware
 from server.api import auth as _auth_api  # noqa: F401 (declares operations)
 from server.api import cases as _cases_api  # noqa: F401
@@ -56,6 +57,8 @@ def create_app(settings: Settings) -> web.Application:
     app[CATALOGUES] = Catalogues.load(settings.web_dir / "i18n")
     app[JINJA] = create_jinja(settings)
     app.cleanup_ctx.append(_database)
+    # Signing keys of centres and courts made on first start; manifest time-stamp retries.
+    app.cleanup_ctx.append(seal_context)
     # socket.io at /socket.io/ and the media worker, started after (and stopped before) the
     # database.
     setup_live(app)

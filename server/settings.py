@@ -92,6 +92,11 @@ class Settings:
     # coturn's static-auth-secret; TURN credentials given to browsers expire after turn_ttl_s.
     turn_secret: str = ""
     turn_ttl_s: int = 6 * 3600
+    # RFC 3161 time-stamp authority for recording manifests (empty: none); unstamped
+    # manifests are retried every tsa_retry_s seconds.
+    tsa_url: str = ""
+    tsa_retry_s: int = 300
+    tsa_timeout_s: int = 10
     # Recordings in an S3-compatible object store instead of <data_dir>/recordings (all of
     # endpoint, bucket and keys set; default none: local files).
     s3_endpoint: str = ""
@@ -164,6 +169,9 @@ class Settings:
             ice_servers=parse_ice_servers(env.get("BILIN_ICE_SERVERS", "[]")),
             turn_secret=env.get("BILIN_TURN_SECRET", ""),
             turn_ttl_s=turn_ttl_s,
+            tsa_url=env.get("BILIN_TSA_URL", ""),
+            tsa_retry_s=_int(env, "BILIN_TSA_RETRY_S", 300),
+            tsa_timeout_s=_int(env, "BILIN_TSA_TIMEOUT_S", 10),
             s3_endpoint=env.get("BILIN_S3_ENDPOINT", ""),
             s3_bucket=env.get("BILIN_S3_BUCKET", ""),
             s3_access_key=env.get("BILIN_S3_ACCESS_KEY", ""),

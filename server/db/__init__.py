@@ -30,6 +30,7 @@ from server.db.recording import (
 )
 from server.db.routing import Routing, Supervision
 from server.db.search import CaseSearchTerm
+from server.db.signing import RecordingManifest, SigningKey
 from server.db.signature import DocumentSeal, DocumentSignature
 from server.db.signing import RecordingManifest, SigningKey
 from server.db.staff import Staff
@@ -71,10 +72,12 @@ __all__ = [
     "RecordingConsent",
     "RecordingEvent",
     "RecordingManifest",
+    "RecordingManifest",
     "RecordingSegment",
     "RecordingSession",
     "RecordingTrack",
     "Routing",
+    "SigningKey",
     "SigningKey",
     "Staff",
     "Summons",
