@@ -1,0 +1,1 @@
+"""Judicial confirmation: the joint application, the court queue, deadlines, the ruling."""

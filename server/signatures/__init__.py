@@ -1,0 +1,1 @@
+"""Signatures on documents: capture, binding to the exact text, verification."""
