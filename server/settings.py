@@ -109,6 +109,11 @@ class Settings:
     # Centres' own document templates: <templates_dir>/<org code>/<kind>.html (default
     # <data_dir>/templates).
     templates_dir: Path | None = None
+    # Draft transcription of recorded audio: pocketsphinx (English model in the package) or
+    # vosk (a model directory the centre installs, e.g. Mandarin); the language it is for.
+    transcription_engine: str = "pocketsphinx"
+    vosk_model_dir: Path | None = None
+    transcription_language: str = "en-US"
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -128,6 +133,8 @@ class Settings:
             raise SettingsError("BILIN_SECRET_KEY must be at least 32 characters in production")
         if self.turn_secret and len(self.turn_secret) < 16:
             raise SettingsError("BILIN_TURN_SECRET must be at least 16 characters")
+        if self.transcription_engine not in ("pocketsphinx", "vosk"):
+            raise SettingsError("BILIN_TRANSCRIPTION_ENGINE must be pocketsphinx or vosk")
         if not 60 <= self.turn_ttl_s <= 7 * 24 * 3600:
             raise SettingsError("BILIN_TURN_TTL must be between 60 seconds and 7 days")
 
@@ -181,6 +188,11 @@ class Settings:
             templates_dir=(
                 Path(env["BILIN_TEMPLATES_DIR"]) if env.get("BILIN_TEMPLATES_DIR") else None
             ),
+            transcription_engine=env.get("BILIN_TRANSCRIPTION_ENGINE", "") or "pocketsphinx",
+            vosk_model_dir=(
+                Path(env["BILIN_VOSK_MODEL_DIR"]) if env.get("BILIN_VOSK_MODEL_DIR") else None
+            ),
+            transcription_language=env.get("BILIN_TRANSCRIPTION_LANGUAGE", "") or "en-US",
         )
 
     def with_changes(self, **changes: object) -> Settings:
