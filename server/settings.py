@@ -87,6 +87,12 @@ class Settings:
     recording_segment_seconds: float = 10.0
     # Which process records a session (its next start recovers what it left open).
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    # Several media workers (issue 6): Redis holds which worker has which room; empty means
+    # one process with everything in memory (the embedded default).
+    redis_url: str = ""
+    # Admission control: a worker holding this many rooms or participants takes no new room.
+    media_max_rooms: int = 25
+    media_max_participants: int = 100
     # ICE servers handed to browsers (empty: host candidates only, fine on one network).
     ice_servers: tuple[IceServerSetting, ...] = ()
     # coturn's static-auth-secret; TURN credentials given to browsers expire after turn_ttl_s.
@@ -193,6 +199,9 @@ class Settings:
                 Path(env["BILIN_VOSK_MODEL_DIR"]) if env.get("BILIN_VOSK_MODEL_DIR") else None
             ),
             transcription_language=env.get("BILIN_TRANSCRIPTION_LANGUAGE", "") or "en-US",
+            redis_url=env.get("BILIN_REDIS_URL", ""),
+            media_max_rooms=_int(env, "BILIN_MEDIA_MAX_ROOMS", 25),
+            media_max_participants=_int(env, "BILIN_MEDIA_MAX_PARTICIPANTS", 100),
         )
 
     def with_changes(self, **changes: object) -> Settings:
