@@ -71,6 +71,37 @@ def seal_files(
     return files
 
 
+class PackageWriter:
+    """Writes a package: a zip file when ``dest`` ends in ``.zip`` (segments stored, not
+    deflated: they are compressed media already), else a directory."""
+
+    def __init__(self, dest: Path) -> None:
+        self.dest = dest
+        self._zip: zipfile.ZipFile | None = None
+        if dest.suffix == ".zip":
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            self._zip = zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_STORED)
+        else:
+            dest.mkdir(parents=True, exist_ok=True)
+
+    def add(self, name: str, data: bytes) -> None:
+        """Add ``data`` under the package path ``name``."""
+        pure = PurePosixPath(name)
+        if pure.is_absolute() or ".." in pure.parts:
+            raise ValueError(f"not a package path: {name!r}")
+        if self._zip is not None:
+            self._zip.writestr(name, data)
+            return
+        target = self.dest.joinpath(*pure.parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+    def close(self) -> None:
+        """Finish the zip file (directories need nothing)."""
+        if self._zip is not None:
+            self._zip.close()
+
+
 class PackageReader:
     """Read access to a package, whether a zip file or a directory. Paths are package paths
     (``/``-separated, relative); nothing outside the package is ever read."""

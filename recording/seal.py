@@ -3,16 +3,21 @@ a ``recording_manifests`` row, time-stamped when a time-stamp authority is confi
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from recording import package_layout as layout
 from recording.manifest import Signer, build_manifest, canonical, sha256_hex
+from recording.storage import RecordingStore, segment_key
 from server.db.case import Case
 from server.db.recording import RecordingSession
 from server.db.signing import RecordingManifest, TimestampStatus
@@ -120,3 +125,66 @@ async def seal_context(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await loop.stop()
+
+
+async def export_sealed(
+    db: AsyncSession,
+    settings: Settings,
+    session_id: int,
+    dest: Path,
+    *,
+    store: RecordingStore | None = None,
+    withheld_sub_rooms: Sequence[str] = (),
+    extra_files: Mapping[str, bytes] | None = None,
+) -> RecordingManifest:
+    """Write a verifiable package of a sealed session (see :mod:`recording.package_layout`)
+    to ``dest``: a zip when it ends in ``.zip``, else a directory. The newest manifest is used
+    (the session is sealed first if it never was); tracks of ``withheld_sub_rooms`` (sealed
+    caucus rooms) are left out and named in ``withheld.json``; ``extra_files`` (composite,
+    audit extract, index) are added as given."""
+    from recording.review import review_store
+    from server.db.recording import RecordingTrack
+    from server.db.signing import SigningKey
+
+    manifest = await latest_manifest(db, session_id)
+    if manifest is None:
+        manifest = await seal_session(db, settings, session_id)
+    key = await db.scalar(select(SigningKey).where(SigningKey.fingerprint == manifest.key_id))
+    assert key is not None
+    store = store if store is not None else review_store(settings)
+    token = base64.b64decode(manifest.timestamp_token) if manifest.timestamp_token else None
+    files = dict(
+        layout.seal_files(manifest.body.encode("utf-8"), manifest.signature, key.public_pem, token)
+    )
+    withheld = set(withheld_sub_rooms) - {"main"}
+    if withheld:
+        files[layout.WITHHELD] = layout.withheld_json(withheld)
+    files.update(extra_files or {})
+    document = json.loads(manifest.body)
+    tracks = {
+        t.id: t
+        for t in await db.scalars(
+            select(RecordingTrack).where(RecordingTrack.session_id == session_id)
+        )
+    }
+    segments: list[tuple[str, str]] = []
+    for seg in document["segments"]:
+        track = tracks[seg["track_id"]]
+        if seg["sha256"] is None or track.sub_room in withheld:
+            continue
+        segments.append(
+            (
+                layout.segment_path(track.id, seg["index"], track.container),
+                segment_key(session_id, track.id, seg["index"], track.container),
+            )
+        )
+    writer = layout.PackageWriter(dest)
+    try:
+        for name, data in files.items():
+            await asyncio.to_thread(writer.add, name, data)
+        for name, key_name in segments:
+            data = await store.read(key_name)
+            await asyncio.to_thread(writer.add, name, data)
+    finally:
+        await asyncio.to_thread(writer.close)
+    return manifest

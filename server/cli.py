@@ -105,6 +105,20 @@ def _cmd_demo_session(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from recording.verify import run
+
+    return run(settings, args.target, check_database=args.db)
+
+
+def _cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
+    from server.db.migrate import upgrade
+    from server.keys import run_keys_command
+
+    upgrade(settings)
+    return run_keys_command(settings, args.keys_command, getattr(args, "org", None))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: ``serve``, ``db upgrade``, ``user add``, ``demo``."""
     parser = argparse.ArgumentParser(prog="bilin", description="Bilin (比邻) mediation platform")
@@ -138,6 +152,29 @@ def build_parser() -> argparse.ArgumentParser:
         "demo-session", help="create a demo case with a hearing starting now; print its links"
     )
     demo_session.set_defaults(func=_cmd_demo_session)
+
+    verify = sub.add_parser(
+        "verify",
+        help="check a recording package or document bundle (PATH) or a session (SESSION_ID): "
+        "signature, every segment's SHA-256, the hash chain, the time-stamp; exit 1 naming "
+        "what fails",
+    )
+    verify.add_argument("target", metavar="PATH|SESSION_ID")
+    verify.add_argument(
+        "--db",
+        action="store_true",
+        help="also check that a package's signer key is registered in this deployment",
+    )
+    verify.set_defaults(func=_cmd_verify)
+
+    keys = sub.add_parser("keys", help="organisations' public signing keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_sub.add_parser("list", help="code, key id and name of every signing key").set_defaults(
+        func=_cmd_keys
+    )
+    export = keys_sub.add_parser("export", help="print an organisation's public key (PEM)")
+    export.add_argument("org", metavar="ORG_CODE")
+    export.set_defaults(func=_cmd_keys)
     return parser
 
 

@@ -248,3 +248,32 @@ async def registered_key(db: AsyncSession, key_id: str) -> PublicKey | None:
         return None
     org, key = row.tuple()
     return PublicKey(org.id, org.code, org.name, org.kind, key.fingerprint, key.public_pem)
+
+
+def run_keys_command(settings: Settings, action: str, code: str | None) -> int:
+    """``bilin keys list`` / ``bilin keys export ORG_CODE`` (prints the PEM). Exit 0, or 1
+    when the organisation has no key."""
+    import asyncio
+    import sys
+
+    from server.db.engine import create_engine, create_sessionmaker
+
+    async def run() -> int:
+        engine = create_engine(settings)
+        try:
+            async with create_sessionmaker(engine)() as db:
+                await ensure_keys(db, settings)
+                if action == "list":
+                    for key in await public_keys(db):
+                        print(f"{key.code}\t{key.key_id}\t{key.name}")
+                    return 0
+                found = await public_key_by_code(db, code or "")
+                if found is None:
+                    print(f"bilin: organisation {code} has no signing key", file=sys.stderr)
+                    return 1
+                sys.stdout.write(found.public_pem)
+                return 0
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
