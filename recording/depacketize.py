@@ -168,7 +168,8 @@ class VideoDepacketizer(Depacketizer):
         parts, broken = self._parts, self._broken
         self._reset_frame()
         if broken:
-            self._lose()
+            self.frames_dropped += 1
+            self.needs_keyframe = True
             return []
         data, keyframe = self._assemble(parts)
         if not data:

@@ -34,7 +34,7 @@ def packets(
     count: int,
     start: float,
     seq: int = 1000,
-    ts: int = 4_294_000_000,
+    ts: int = 4_294_900_000,
 ) -> Iterator[MediaPacket]:
     """``count`` frames of ``clip`` (looping) as packets, arriving at real-time spacing from
     ``start`` (a ``time.monotonic()`` value). Timestamps start near the 32-bit wrap."""
