@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -17,12 +18,42 @@ from server.vocabulary import Role
 logger = logging.getLogger(__name__)
 
 
+def _worker_count(settings: Settings, requested: str) -> int:
+    """``auto``: one worker per core when Redis is configured, else the one embedded process."""
+    if requested == "auto":
+        return (os.cpu_count() or 1) if settings.redis_url else 1
+    count = int(requested)
+    if not 1 <= count <= 256:
+        raise ValueError("--workers must be between 1 and 256")
+    return count
+
+
 def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from server.app import create_app
     from server.db.migrate import upgrade
 
-    upgrade(settings)
-    print(f"Bilin is running: open {settings.base_url}/  (Ctrl+C stops it)", flush=True)
+    if not args.worker:
+        try:
+            count = _worker_count(settings, args.workers)
+        except ValueError as exc:
+            print(f"bilin: {exc}", file=sys.stderr)
+            return 2
+        if count > 1:
+            from server.workers import ClusterError, Supervisor
+
+            try:
+                return Supervisor(
+                    settings,
+                    count,
+                    prefix=args.worker_prefix,
+                    balancer=not args.no_balancer,
+                    restart_delay_s=args.restart_delay,
+                ).run()
+            except ClusterError as exc:
+                print(f"bilin: {exc}", file=sys.stderr)
+                return 2
+        upgrade(settings)
+        print(f"Bilin is running: open {settings.base_url}/  (Ctrl+C stops it)", flush=True)
     from server.hearings.access_log import RedactingAccessLogger
 
     web.run_app(
@@ -32,6 +63,19 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         print=None,
         access_log_class=RedactingAccessLogger,
     )
+    return 0
+
+
+def _cmd_haproxy_config(settings: Settings, args: argparse.Namespace) -> int:
+    from server.balancer import haproxy_config, parse_worker
+
+    try:
+        host, _, port = args.listen.rpartition(":")
+        workers = [parse_worker(w) for w in args.worker]
+        print(haproxy_config(host, int(port), workers), end="")
+    except ValueError as exc:
+        print(f"bilin: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -128,7 +172,31 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="migrate the database and run the web server")
     serve.add_argument("--host", help="listen address (default BILIN_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (default BILIN_PORT or 8080)")
+    serve.add_argument(
+        "--workers",
+        default="auto",
+        help="media worker processes behind HAProxy (default auto: one per core when "
+        "BILIN_REDIS_URL is set, else one process)",
+    )
+    serve.add_argument("--worker-prefix", default="w", help="worker ids are PREFIX1, PREFIX2, …")
+    serve.add_argument(
+        "--no-balancer", action="store_true", help="start the workers only (the LB runs elsewhere)"
+    )
+    serve.add_argument(
+        "--restart-delay", type=float, default=10.0, help="seconds before a dead worker restarts"
+    )
+    # Internal: one worker of a supervisor (the database is already migrated).
+    serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(func=_cmd_serve)
+
+    balancer = sub.add_parser(
+        "haproxy-config", help="print an HAProxy configuration for workers on several machines"
+    )
+    balancer.add_argument("--listen", default="0.0.0.0:8080", help="HOST:PORT to accept on")
+    balancer.add_argument(
+        "--worker", action="append", required=True, metavar="ID=HOST:PORT", help="repeat per worker"
+    )
+    balancer.set_defaults(func=_cmd_haproxy_config)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)
