@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import av
@@ -62,7 +63,7 @@ def test_vp8_frames_come_back_byte_for_byte(vp8: EncodedClip) -> None:
     assert [f.keyframe for f in frames] == [key for _, key in vp8.frames]
     assert not depacketizer.needs_keyframe
     # Timestamps keep growing across the 32-bit wrap the helper starts near.
-    steps = {b.timestamp - a.timestamp for a, b in zip(frames, frames[1:], strict=False)}
+    steps = {b.timestamp - a.timestamp for a, b in itertools.pairwise(frames)}
     assert steps == {vp8.frame_duration}
     assert frames[-1].timestamp > 1 << 32
 
@@ -152,7 +153,7 @@ def test_h264_fu_a_loss_never_emits_a_broken_frame(h264: EncodedClip) -> None:
 
 def test_duplicates_and_late_packets_are_ignored(opus: EncodedClip) -> None:
     stream = list(packets(OPUS, opus, 10, start=0.0))
-    replayed = stream[:5] + [stream[3]] + stream[5:]
+    replayed = [*stream[:5], stream[3], *stream[5:]]
     frames, _ = assemble(OPUS, replayed)
     assert len(frames) == 10
 
