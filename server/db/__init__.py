@@ -9,6 +9,7 @@ from server.db.confirmation import ApplicationConsent, ConfirmationApplication
 from server.db.consultation import Consultation, Summons
 from server.db.deadline import DeadlineRule
 from server.db.document import Document
+from server.db.export import RecordingExport
 from server.db.hearing import (
     Hearing,
     HearingParticipant,
@@ -71,6 +72,7 @@ __all__ = [
     "RecordingBookmark",
     "RecordingConsent",
     "RecordingEvent",
+    "RecordingExport",
     "RecordingManifest",
     "RecordingManifest",
     "RecordingSegment",
