@@ -130,7 +130,7 @@ async def build_manifest(
             .where(IdentityCheck.participant_id.in_(participant_ids))
             .order_by(IdentityCheck.at, IdentityCheck.id)
         )
-    ).tuples()
+    ).all()
     consents = (
         await db.scalars(
             select(RecordingConsent)

@@ -216,7 +216,7 @@ async def public_keys(db: AsyncSession) -> list[PublicKey]:
     )
     return [
         PublicKey(org.id, org.code, org.name, org.kind, key.fingerprint, key.public_pem)
-        for org, key in rows.tuples()
+        for org, key in rows.all()
     ]
 
 
@@ -231,7 +231,7 @@ async def public_key_by_code(db: AsyncSession, code: str) -> PublicKey | None:
     ).first()
     if row is None:
         return None
-    org, key = row.tuple()
+    org, key = row
     return PublicKey(org.id, org.code, org.name, org.kind, key.fingerprint, key.public_pem)
 
 
@@ -246,7 +246,7 @@ async def registered_key(db: AsyncSession, key_id: str) -> PublicKey | None:
     ).first()
     if row is None:
         return None
-    org, key = row.tuple()
+    org, key = row
     return PublicKey(org.id, org.code, org.name, org.kind, key.fingerprint, key.public_pem)
 
 
