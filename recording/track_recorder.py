@@ -153,7 +153,8 @@ class TrackRecorder:
         self._inbox: collections.deque[MediaPacket | _Control] = collections.deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._accepting = False
+        # Packets are queued from construction on, so none is lost before start() runs.
+        self._accepting = True
         self._paused = False
         self._failed = False
         # Worker-thread state (touched by one thread at a time, never by the loop).
@@ -172,18 +173,18 @@ class TrackRecorder:
     # -- control (event loop) --------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start accepting packets."""
-        if self._task is not None:
+        """Start writing (packets are accepted from construction on)."""
+        if self._task is not None or not self._accepting:
             return
-        self._accepting = True
         self._task = asyncio.create_task(self._run(), name=f"record {self.info.track_id}")
 
     async def stop(self) -> None:
         """Write what is queued, close the open segment (reported), and end the task."""
+        self._accepting = False
         task = self._task
         if task is None:
+            self._inbox.clear()
             return
-        self._accepting = False
         self._inbox.append(_Control.STOP)
         self._wake.set()
         try:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +68,48 @@ def decoded_pts_ms(path: Path) -> list[int]:
 def monotonic_of_session(session_origin: float, ms: float) -> float:
     """The ``time.monotonic()`` value of session time ``ms``."""
     return session_origin + ms / 1000 - (time.time() - time.monotonic())
+
+
+class Collected:
+    """Records a :class:`recording.track_recorder.TrackRecorder`'s events (async ones)."""
+
+    def __init__(self) -> None:
+        self.opened: list[tuple[int, str, int]] = []
+        self.closed: list[tuple[int, str, int, int, int, str]] = []
+        self.errors: list[BaseException] = []
+        self.changed = asyncio.Event()
+
+    async def segment_opened(self, index: int, key: str, start_ms: int) -> None:
+        self.opened.append((index, key, start_ms))
+        self.changed.set()
+
+    async def segment_closed(
+        self, index: int, key: str, start_ms: int, end_ms: int, size: int, sha256: str
+    ) -> None:
+        self.closed.append((index, key, start_ms, end_ms, size, sha256))
+        self.changed.set()
+
+    def failed(self, error: BaseException) -> None:
+        self.errors.append(error)
+        self.changed.set()
+
+
+def decoded_frames(path: Path) -> list[tuple[int, bool]]:
+    """(milliseconds, keyframe) of every frame decoded from ``path``."""
+    out: list[tuple[int, bool]] = []
+    container: Any = av.open(str(path))
+    try:
+        for frame in container.decode(container.streams[0]):
+            key = bool(getattr(frame, "key_frame", True))
+            out.append((round(float(frame.pts * frame.time_base) * 1000), key))
+    finally:
+        container.close()
+    return out
+
+
+async def until(predicate: Callable[[], bool], event: asyncio.Event, within: float = 10.0) -> None:
+    """Wait, woken by ``event``, until ``predicate()`` holds; fail after ``within`` s."""
+    async with asyncio.timeout(within):
+        while not predicate():
+            await event.wait()
+            event.clear()

@@ -1,0 +1,257 @@
+"""TrackRecorder: packets in, ~10 s segment files on the session clock out."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import time
+from pathlib import Path
+
+import pytest
+
+from recording.segment_writer import SegmentWriter
+from recording.storage import LocalStore, segment_key
+from recording.track_recorder import TrackRecorder
+from signaling.media.model import TrackInfo
+from signaling.media.synthetic import EncodedClip, encode_audio, encode_video
+from tests.recording.capture_helpers import (
+    H264,
+    OPUS,
+    VP8,
+    Collected,
+    decoded_frames,
+    monotonic_of_session,
+    packets,
+    until,
+)
+
+
+@pytest.fixture(scope="module")
+def vp8() -> EncodedClip:
+    return encode_video(320, 180, fps=15, seconds=2, bitrate=200_000, keyframe_interval=15)
+
+
+@pytest.fixture(scope="module")
+def h264() -> EncodedClip:
+    return encode_video(
+        320, 180, fps=15, seconds=2, bitrate=200_000, keyframe_interval=15, codec="libx264"
+    )
+
+
+@pytest.fixture(scope="module")
+def opus() -> EncodedClip:
+    return encode_audio(seconds=2)
+
+
+class Keyframes:
+    def __init__(self) -> None:
+        self.requests = 0
+
+    def __call__(self) -> None:
+        self.requests += 1
+
+
+def recorder_for(
+    info: TrackInfo,
+    store: LocalStore,
+    origin: float,
+    events: Collected,
+    **options: object,
+) -> TrackRecorder:
+    container = "mp4" if info.mime_type == "video/H264" else "webm"
+    track = {"v1": 1, "h1": 2, "a1": 3}[info.track_id]
+    return TrackRecorder(
+        info,
+        origin,
+        store,
+        lambda index: segment_key(7, track, index, container),
+        events,
+        flush_interval=0.01,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+async def test_video_segments_cut_at_keyframes_about_every_ten_seconds(
+    tmp_path: Path, vp8: EncodedClip
+) -> None:
+    store, events, keyframes = LocalStore(tmp_path), Collected(), Keyframes()
+    origin = time.time() - 60  # the session started a minute ago
+    recorder = recorder_for(VP8, store, origin, events, request_keyframe=keyframes)
+    await recorder.start()
+    start = monotonic_of_session(origin, 12_345)
+    stream = list(packets(VP8, vp8, 25 * 15, start))
+    # Fed in three parts, each after the previous cut, so requests are not coalesced.
+    first_after = [i for i, p in enumerate(stream) if p.arrival >= start + 10.5]
+    second_after = [i for i, p in enumerate(stream) if p.arrival >= start + 20.5]
+    for packet in stream[: first_after[0]]:
+        recorder.on_packet(packet)
+    await until(lambda: len(events.opened) == 2, events.changed)
+    for packet in stream[first_after[0] : second_after[0]]:
+        recorder.on_packet(packet)
+    await until(lambda: len(events.opened) == 3, events.changed)
+    for packet in stream[second_after[0] :]:
+        recorder.on_packet(packet)
+    await recorder.stop()
+
+    assert not events.errors
+    assert [c[0] for c in events.closed] == [0, 1, 2]
+    assert [o[:2] for o in events.opened] == [c[:2] for c in events.closed]
+    starts = [c[2] for c in events.closed]
+    assert abs(starts[0] - 12_345) <= 5  # session clock: where the first frame arrived
+    for (_, _, s, end, _, _), nxt in zip(events.closed, starts[1:], strict=False):
+        assert end == nxt  # contiguous: one segment ends where the next starts
+        assert 9_500 <= end - s <= 10_100
+    assert keyframes.requests >= 2  # asked before each cut
+    for index, key, start_ms, end_ms, size, sha256 in events.closed:
+        path = store.path(key)
+        assert key == segment_key(7, 1, index, "webm")
+        assert size == path.stat().st_size
+        assert sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+        frames = decoded_frames(path)
+        assert frames[0] == (start_ms, True)  # every segment starts on a keyframe
+        assert all(start_ms <= pts < end_ms for pts, _ in frames)
+    total = sum(len(decoded_frames(store.path(c[1]))) for c in events.closed)
+    assert total == 25 * 15  # nothing lost at the cuts
+
+
+async def test_audio_cuts_at_ten_seconds_on_a_frame_boundary(
+    tmp_path: Path, opus: EncodedClip
+) -> None:
+    store, events = LocalStore(tmp_path), Collected()
+    origin = time.time()
+    recorder = recorder_for(OPUS, store, origin, events)
+    await recorder.start()
+    for packet in packets(OPUS, opus, 25 * 50, monotonic_of_session(origin, 1_000)):
+        recorder.on_packet(packet)
+    await recorder.stop()
+    spans = [(c[2], c[3]) for c in events.closed]
+    assert abs(spans[0][0] - 1_000) <= 5
+    assert [end - start for start, end in spans[:2]] == [10_000, 10_000]
+    assert spans[2][1] - spans[2][0] == 5_000  # the last frame's 20 ms included
+    for _, key, start_ms, end_ms, *_ in events.closed:
+        pts = [p for p, _ in decoded_frames(store.path(key))]
+        assert start_ms <= pts[0] <= start_ms + 3 and pts[-1] == end_ms - 20
+
+
+async def test_h264_goes_to_fragmented_mp4_that_plays(tmp_path: Path, h264: EncodedClip) -> None:
+    store, events = LocalStore(tmp_path), Collected()
+    origin = time.time()
+    recorder = recorder_for(H264, store, origin, events, segment_seconds=2.0)
+    assert recorder.container == "mp4"
+    await recorder.start()
+    for packet in packets(H264, h264, 5 * 15, monotonic_of_session(origin, 4_000)):
+        recorder.on_packet(packet)
+    await recorder.stop()
+    assert len(events.closed) == 3
+    decoded = 0
+    for _, key, start_ms, _, _, _ in events.closed:
+        assert key.endswith(".mp4")
+        frames = decoded_frames(store.path(key))
+        assert frames[0] == (start_ms, True)
+        decoded += len(frames)
+    assert decoded == 5 * 15
+
+
+async def test_audio_and_video_of_one_participant_line_up(
+    tmp_path: Path, vp8: EncodedClip, opus: EncodedClip
+) -> None:
+    store, events_v, events_a = LocalStore(tmp_path), Collected(), Collected()
+    origin = time.time()
+    video = recorder_for(VP8, store, origin, events_v)
+    audio = recorder_for(OPUS, store, origin, events_a)
+    await video.start()
+    await audio.start()
+    # Both start arriving 3 s into the session; RTP timestamps have unrelated origins.
+    start = monotonic_of_session(origin, 3_000)
+    for packet in packets(VP8, vp8, 6 * 15, start, ts=123):
+        video.on_packet(packet)
+    for packet in packets(OPUS, opus, 6 * 50, start, ts=4_000_000_000):
+        audio.on_packet(packet)
+    await video.stop()
+    await audio.stop()
+    v = decoded_frames(store.path(events_v.closed[0][1]))
+    a = decoded_frames(store.path(events_a.closed[0][1]))
+    assert abs(v[0][0] - a[0][0]) <= 50
+    assert abs(v[-1][0] - a[-1][0]) <= 50 + 67  # last frames: one video frame apart at most
+
+
+async def test_pause_writes_nothing_and_resume_starts_at_a_keyframe(
+    tmp_path: Path, vp8: EncodedClip
+) -> None:
+    store, events, keyframes = LocalStore(tmp_path), Collected(), Keyframes()
+    origin = time.time()
+    recorder = recorder_for(VP8, store, origin, events, request_keyframe=keyframes)
+    await recorder.start()
+    stream = list(packets(VP8, vp8, 8 * 15, monotonic_of_session(origin, 0)))
+    per_second = len(stream) // 8
+    for packet in stream[: 2 * per_second]:
+        recorder.on_packet(packet)
+    recorder.pause()
+    assert recorder.paused
+    for packet in stream[2 * per_second : 5 * per_second]:
+        recorder.on_packet(packet)  # ignored
+    asked = keyframes.requests
+    # Resume in the middle of a group of pictures: what follows is not a keyframe.
+    middle = 5 * per_second + per_second // 2
+    recorder.resume()
+    assert keyframes.requests == asked + 1
+    for packet in stream[middle:]:
+        recorder.on_packet(packet)
+    await recorder.stop()
+
+    assert [c[0] for c in events.closed] == [0, 1]
+    first = decoded_frames(store.path(events.closed[0][1]))
+    second = decoded_frames(store.path(events.closed[1][1]))
+    assert first[-1][0] < 2_000
+    assert second[0][1] and second[0][0] >= 6_000  # the next keyframe after resuming
+    assert events.closed[1][2] == second[0][0]
+
+
+async def test_loss_drops_frames_until_a_requested_keyframe(
+    tmp_path: Path, vp8: EncodedClip
+) -> None:
+    store, events, keyframes = LocalStore(tmp_path), Collected(), Keyframes()
+    origin = time.time()
+    recorder = recorder_for(VP8, store, origin, events, request_keyframe=keyframes)
+    await recorder.start()
+    stream = list(packets(VP8, vp8, 3 * 15, monotonic_of_session(origin, 0)))
+    lost = len(stream) // 6  # within the first second's inter frames
+    for index, packet in enumerate(stream):
+        if index != lost:
+            recorder.on_packet(packet)
+    await recorder.stop()
+    assert keyframes.requests >= 1
+    assert recorder.stats.frames_dropped >= 1
+    frames = decoded_frames(store.path(events.closed[0][1]))
+    assert len(frames) == recorder.stats.frames < 3 * 15
+
+
+class FullDisk(SegmentWriter):
+    """A writer whose disk fills up after a few frames."""
+
+    writes = 0
+
+    def write(self, data: bytes, pts_ms: int, keyframe: bool, duration_ms: int = 0) -> None:
+        FullDisk.writes += 1
+        if FullDisk.writes > 20:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        super().write(data, pts_ms, keyframe, duration_ms)
+
+
+async def test_a_full_disk_is_reported_and_the_recorder_stops_writing(
+    tmp_path: Path, opus: EncodedClip
+) -> None:
+    store, events = LocalStore(tmp_path), Collected()
+    FullDisk.writes = 0
+    recorder = recorder_for(OPUS, store, time.time(), events, writer_factory=FullDisk)
+    await recorder.start()
+    for packet in packets(OPUS, opus, 100, time.monotonic()):
+        recorder.on_packet(packet)  # never raises
+    await recorder.stop()
+    assert recorder.failed
+    assert len(events.errors) == 1
+    error = events.errors[0]
+    assert isinstance(error, OSError) and error.errno == errno.ENOSPC
+    assert events.closed == []
+    for packet in packets(OPUS, opus, 10, time.monotonic()):
+        recorder.on_packet(packet)  # still harmless afterwards
