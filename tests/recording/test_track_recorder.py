@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import hashlib
 import time
@@ -12,8 +13,13 @@ import pytest
 from recording.segment_writer import SegmentWriter
 from recording.storage import LocalStore, segment_key
 from recording.track_recorder import TrackRecorder
-from signaling.media.model import TrackInfo
-from signaling.media.synthetic import EncodedClip, encode_audio, encode_video
+from signaling.media import MAIN_ROOM, MediaPacket, SinkHandle, TrackInfo
+from signaling.media.synthetic import (
+    EncodedClip,
+    SyntheticParticipant,
+    encode_audio,
+    encode_video,
+)
 from tests.recording.capture_helpers import (
     H264,
     OPUS,
@@ -24,6 +30,10 @@ from tests.recording.capture_helpers import (
     packets,
     until,
 )
+from tests.signaling.conftest import Media, audio_clip, media, video_clip
+
+# The SFU fixtures of the media tests, used here with a recorder sink.
+__all__ = ["audio_clip", "media", "video_clip"]
 
 
 @pytest.fixture(scope="module")
@@ -255,3 +265,125 @@ async def test_a_full_disk_is_reported_and_the_recorder_stops_writing(
     assert events.closed == []
     for packet in packets(OPUS, opus, 10, time.monotonic()):
         recorder.on_packet(packet)  # still harmless afterwards
+
+
+# -- through a real SFU room ----------------------------------------------------------------
+
+
+class RecordingSink:
+    """A minimal recorder sink: one TrackRecorder per track of the sub-room."""
+
+    def __init__(
+        self, store: LocalStore, origin: float, writer_factory: type[SegmentWriter]
+    ) -> None:
+        self.store = store
+        self.origin = origin
+        self.writer_factory = writer_factory
+        self.handle: SinkHandle | None = None
+        self.recorders: dict[str, TrackRecorder] = {}
+        self.events: dict[str, Collected] = {}
+        self.last: dict[str, MediaPacket] = {}
+        self.changed = asyncio.Event()
+        self._starts: list[asyncio.Task[None]] = []
+
+    def track_added(self, track: TrackInfo) -> bool:
+        container = "mp4" if track.mime_type == "video/H264" else "webm"
+        number = len(self.recorders) + 1
+        events = self.events[track.track_id] = Collected()
+        events.changed = self.changed
+        recorder = TrackRecorder(
+            track,
+            self.origin,
+            self.store,
+            lambda index: segment_key(1, number, index, container),
+            events,
+            request_keyframe=self.request_keyframes,
+            segment_seconds=2.0,
+            writer_factory=self.writer_factory,
+        )
+        self.recorders[track.track_id] = recorder
+        self._starts.append(asyncio.ensure_future(recorder.start()))
+        return True
+
+    def request_keyframes(self) -> None:
+        if self.handle is not None:
+            self.handle.request_keyframes()
+
+    def track_removed(self, track: TrackInfo) -> None:
+        pass
+
+    def on_packet(self, track: TrackInfo, packet: MediaPacket) -> None:
+        self.recorders[track.track_id].on_packet(packet)
+        self.last[track.track_id] = packet
+
+    async def stop(self) -> None:
+        await asyncio.gather(*self._starts)
+        await asyncio.gather(*(r.stop() for r in self.recorders.values()))
+
+
+@pytest.fixture(scope="module")
+def rare_keyframes() -> EncodedClip:
+    """Four seconds of VP8 with a single keyframe: cuts need requested keyframes."""
+    return encode_video(320, 180, fps=15, seconds=4, bitrate=200_000, keyframe_interval=60)
+
+
+async def test_recording_a_live_room_through_the_sfu(
+    tmp_path: Path, media: Media, rare_keyframes: EncodedClip
+) -> None:
+    room = media.worker.room("recorded")
+    store = LocalStore(tmp_path)
+    sink = RecordingSink(store, time.time(), SegmentWriter)
+    sink.handle = room.attach_sink(MAIN_ROOM, sink)
+    _, alice = await media.join(room, "alice", video=rare_keyframes)
+    _, bob = await media.join(room, "bob", publish=False)
+    assert alice.video_track is not None
+
+    # A cut every 2 s needs keyframes on request (the clip has one per 4 s).
+    await until(lambda: len(sink.events["alice/camera"].opened) >= 3, sink.changed, within=15)
+    sink.handle.detach()
+    await sink.stop()
+
+    assert alice.video_track.keyframe_requests >= 2
+    assert bob.packets_by_track["alice/camera"] > 0
+    offsets = {}
+    for track_id, events in sink.events.items():
+        assert not events.errors
+        assert len(events.closed) >= 2
+        for _, key, start_ms, end_ms, _, _ in events.closed:
+            frames = decoded_frames(store.path(key))
+            assert frames and frames[0][0] <= start_ms + 3 and frames[-1][0] < end_ms
+            if track_id == "alice/camera":
+                assert frames[0][1]  # starts on a keyframe
+                assert 1_400 <= end_ms - start_ms <= 3_000 or key == events.closed[-1][1]
+        # Where the last frame landed on the session clock vs when it arrived.
+        last = decoded_frames(store.path(events.closed[-1][1]))[-1][0]
+        arrival_ms = (sink.last[track_id].arrival + time.time() - time.monotonic()) * 1000
+        offsets[track_id] = last - (arrival_ms - sink.origin * 1000)
+    assert set(offsets) == {"alice/camera", "alice/microphone"}
+    # Audio and video of one participant line up within 50 ms.
+    assert abs(offsets["alice/camera"] - offsets["alice/microphone"]) <= 50
+    assert all(abs(o) <= 100 for o in offsets.values())
+
+
+async def test_a_full_disk_does_not_disturb_forwarding(tmp_path: Path, media: Media) -> None:
+    room = media.worker.room("full-disk")
+    FullDisk.writes = 0
+    sink = RecordingSink(LocalStore(tmp_path), time.time(), FullDisk)
+    sink.handle = room.attach_sink(MAIN_ROOM, sink)
+    await media.join(room, "alice")
+    _, bob = await media.join(room, "bob", publish=False)
+    await until(lambda: any(e.errors for e in sink.events.values()), sink.changed, within=15)
+    received = bob.packets_by_track["alice/camera"]
+    await until_packets(bob, "alice/camera", received + 45)
+    assert bob.packets_by_track["alice/microphone"] > 0
+    failed = [r for r in sink.recorders.values() if r.failed]
+    assert failed and all(isinstance(e, OSError) for ev in sink.events.values() for e in ev.errors)
+    sink.handle.detach()
+    await sink.stop()
+
+
+async def until_packets(client: SyntheticParticipant, track_id: str, count: int) -> None:
+    async with asyncio.timeout(10):
+        while client.packets_by_track[track_id] < count:
+            client.packet_event.clear()
+            await client.packet_event.wait()
