@@ -12,6 +12,7 @@ from server.i18n import Catalogues
 from server.settings import Settings
 
 if TYPE_CHECKING:
+    from recording.service import RecordingService
     from server.jobs.runner import JobRunner
     from signaling.live.service import LiveService
 
@@ -22,5 +23,7 @@ CATALOGUES = web.AppKey("catalogues", Catalogues)
 JINJA = web.AppKey("jinja", jinja2.Environment)
 # Live hearings: the socket.io server and the media worker (signaling.live).
 LIVE: web.AppKey[LiveService] = web.AppKey("live")
+# Recordings of this process's hearings (recording.service), run with the live service.
+RECORDING: web.AppKey[RecordingService] = web.AppKey("recording")
 # Background jobs (server.jobs.runner): register handlers at build time, enqueue from views.
 JOBS: web.AppKey[JobRunner] = web.AppKey("jobs")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from recording.vocabulary import RecordingEventKind
 from server.appkeys import SETTINGS
 from signaling.media import ClosedError, NegotiationError, Participant, SdpError, TrackLabel
 
-from . import errors
+from . import errors, recording
 from .events import Chat, Hand, Hello, Leave, MediaState, Publish, Speaking, SubscribeAnswer
 from .records import chat_history, chat_out, store_chat
 from .service import MEDIA_LABELS, Connection, LiveService
@@ -45,6 +46,8 @@ async def hello(service: LiveService, conn: Connection, _: Hello) -> dict[str, A
             live.empty_since = None
             if previous is not None:
                 service.kick(previous, "replaced")
+            else:
+                service.note(live, RecordingEventKind.JOIN, seat, seat.location)
             await _enter_media(service, live, seat)
         conn.greeted = True
     settings = service.app[SETTINGS]
@@ -55,7 +58,7 @@ async def hello(service: LiveService, conn: Connection, _: Hello) -> dict[str, A
         "chat": history,
     }
     await service.push_states(live)
-    service.spawn(service.emit("recording", {"active": False}, conn.sid), "recording")
+    service.spawn(recording.send_state(service, conn, live.id), "recording")
     return result
 
 

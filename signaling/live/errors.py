@@ -98,3 +98,21 @@ class Gone(LiveError):
     """An event on a connection that is being closed (left, removed, replaced)."""
 
     key = "error.live_gone"
+
+
+class RecordingDiskLow(LiveError):
+    """Too little free disk space to record (``free_mb``, ``min_free_mb``)."""
+
+    key = "error.recording_disk_low"
+
+
+class NotRecording(LiveError):
+    """Pause, resume or stop when there is no such recording."""
+
+    key = "error.recording_not_active"
+
+
+class RecordingUnavailable(LiveError):
+    """Recording could not start (the recorder is missing or failed)."""
+
+    key = "error.recording_unavailable"

@@ -159,6 +159,22 @@ class Leave(Event):
     """Leave the hearing."""
 
 
+class RecordingStart(Event):
+    """Start recording the hearing (a new recording session)."""
+
+
+class RecordingPause(Event):
+    """Pause the recording: nothing is written until it resumes."""
+
+
+class RecordingResume(Event):
+    """Resume a paused recording."""
+
+
+class RecordingStop(Event):
+    """Stop recording: every file is closed and the session sealed."""
+
+
 EVENTS: dict[str, type[Event]] = {
     "hello": Hello,
     "publish": Publish,
@@ -176,6 +192,10 @@ EVENTS: dict[str, type[Event]] = {
     "move": Move,
     "confirm_identity": ConfirmIdentity,
     "leave": Leave,
+    "recording_start": RecordingStart,
+    "recording_pause": RecordingPause,
+    "recording_resume": RecordingResume,
+    "recording_stop": RecordingStop,
 }
 """Every event a client may send, and its payload model."""
 
@@ -189,6 +209,10 @@ MODERATOR_EVENTS = frozenset(
         "close_caucus",
         "move",
         "confirm_identity",
+        "recording_start",
+        "recording_pause",
+        "recording_resume",
+        "recording_stop",
     }
 )
 """Events only a moderator may send."""

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from recording.vocabulary import RecordingEventKind
 from server.errors import BilinError
 from server.hearings import identity
 from server.hearings.vocabulary import IdentityMethod
 from server.schemas.hearings import IdentityCheckRequest
 from signaling.media import MediaError
 
-from . import errors
+from . import errors, recording
 from .events import (
     Admit,
     CloseCaucus,
@@ -74,6 +75,8 @@ async def admit(service: LiveService, conn: Connection, event: Admit) -> dict[st
             if seat.location == WAITING and await _relocate(service, live, seat, MAIN):
                 admitted.append(seat.id)
     await service.push_states(live)
+    if admitted:
+        await recording.autostart(service, live, conn.participant_id)
     return {"admitted": admitted}
 
 
@@ -124,7 +127,10 @@ async def open_caucus(service: LiveService, conn: Connection, event: OpenCaucus)
         if len(live.caucus_rooms) >= MAX_CAUCUS_ROOMS:
             raise errors.TooManyRooms(limit=MAX_CAUCUS_ROOMS)
         room = live.open_caucus(event.label.strip() or event.label)
-        service.media_room(live).open_sub_room(room)
+        media_room = service.media_room(live)
+        media_room.open_sub_room(room)
+        if service.recording is not None:
+            service.recording.room_opened(live.id, media_room, room)
     await service.push_states(live)
     return {"room": room}
 
@@ -144,6 +150,8 @@ async def close_caucus(
         room = service.media_room(live)
         if event.room in room.sub_rooms:
             room.close_sub_room(event.room)
+        if service.recording is not None:
+            service.recording.room_closed(live.id, event.room)
     await service.push_states(live)
     return {}
 
@@ -181,5 +189,11 @@ async def confirm_identity(
             raise errors.LiveError(exc.key, **exc.params) from None
         await db.commit()
         await refresh_seats(db, live)
+    service.note(
+        live,
+        RecordingEventKind.IDENTITY_CHECK,
+        live.seats.get(event.participant_id),
+        detail={"method": str(method), "outcome": str(event.outcome)},
+    )
     await service.push_states(live)
     return {}

@@ -11,10 +11,11 @@ import engineio
 import socketio
 from aiohttp import web
 
-from server.appkeys import LIVE, SETTINGS
+from recording.service import RecordingService
+from server.appkeys import LIVE, RECORDING, SESSIONMAKER, SETTINGS
 from server.settings import Settings
 
-from . import actions, moderation
+from . import actions, moderation, recording
 from .service import LiveService
 
 # engine.io accepts 1 MB messages by default; the largest legitimate message is an SDP offer.
@@ -79,10 +80,14 @@ def setup_live(app: web.Application) -> LiveService:
     """Serve ``/socket.io/`` (namespace ``/live``) and run the media worker with the app."""
     sio = create_socketio(app[SETTINGS])
     service = LiveService(app, sio)
+    app[RECORDING] = RecordingService(app[SETTINGS], lambda: app[SESSIONMAKER]())
     actions.register(service)
     moderation.register(service)
+    recording.register(service)
     sio.attach(app, socketio_path=SOCKETIO_PATH)
     app[LIVE] = service
     app.on_shutdown.append(service.on_shutdown)
     app.cleanup_ctx.append(service.context)
+    # After the live service's: recordings start after the media worker and stop before it.
+    app.cleanup_ctx.append(app[RECORDING].context)
     return service

@@ -25,7 +25,9 @@ from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.appkeys import CATALOGUES, SESSIONMAKER, SETTINGS
+from recording.service import RecordingService
+from recording.vocabulary import RecordingEventKind
+from server.appkeys import CATALOGUES, RECORDING, SESSIONMAKER, SETTINGS
 from server.auth.principal import ParticipantPrincipal, Principal, StaffPrincipal
 from server.auth.sessions import SESSION_COOKIE, load_session
 from server.db.base import utcnow
@@ -375,13 +377,35 @@ class LiveService:
         return live
 
     def media_room(self, live: LiveHearing) -> Room:
-        """The hearing's media room, with its caucus rooms open."""
+        """The hearing's media room, with its caucus rooms open (and the recorder in them
+        when the hearing is being recorded)."""
         room = self.worker.get_room(str(live.id))
         if room is None:
             room = self.worker.room(str(live.id))
             for caucus in live.caucus_rooms:
                 room.open_sub_room(caucus)
+            recording = self.recording
+            if recording is not None:
+                recording.room_opened(live.id, room)
         return room
+
+    @property
+    def recording(self) -> RecordingService | None:
+        """The app's recording service (``None`` in an app without one)."""
+        return self.app.get(RECORDING)
+
+    def note(
+        self,
+        live: LiveHearing,
+        kind: RecordingEventKind,
+        seat: Seat | None = None,
+        sub_room: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """An entry on the recording's timeline, if the hearing is being recorded."""
+        recording = self.recording
+        if recording is not None:
+            recording.note(live.id, kind, seat.id if seat else None, sub_room, detail)
 
     def media_participant(self, live: LiveHearing, seat: Seat) -> Participant | None:
         """The seat's participant in the media room, if there is one."""
@@ -400,6 +424,10 @@ class LiveService:
 
     def place(self, live: LiveHearing, seat: Seat, location: str) -> None:
         """Put a seat in a location; its media follows at once (call under ``live.lock``)."""
+        if seat.location != location:
+            self.note(
+                live, RecordingEventKind.MOVE, seat, detail={"from": seat.location, "to": location}
+            )
         seat.location = location
         participant = self.media_participant(live, seat)
         if participant is not None:
@@ -407,6 +435,8 @@ class LiveService:
 
     async def release_seat(self, live: LiveHearing, seat: Seat) -> None:
         """The seat's connection is gone: stop its media, keep its location (under lock)."""
+        if seat.connected:
+            self.note(live, RecordingEventKind.LEAVE, seat, seat.location)
         seat.reset_presence()
         if self.media_participant(live, seat) is not None:
             with contextlib.suppress(MediaError):

@@ -5,6 +5,7 @@ import { loadPrefs, meterLevel, openDevices, stopTracks } from "./media.js";
 import { Publisher, Subscriber } from "./rtc.js";
 import { Signal } from "./signal.js";
 import { Room } from "./room.js";
+import { RecordingUi } from "./recording.js";
 
 const config = readConfig();
 const t = translator(config.strings);
@@ -28,6 +29,8 @@ const app = {
   firstFrameAt: null,
 };
 const room = new Room(app);
+const recordingUi = new RecordingUi(app);
+app.confirm = (options) => room.confirm(options);
 
 // ---------------------------------------------------------------- local media
 
@@ -251,6 +254,7 @@ async function onConnect() {
     return;
   }
   app.me = hello.you;
+  recordingUi.draw();
   app.connectedOnce = true;
   // TURN credentials are per participant and short-lived: the server hands them out here.
   const iceServers = hello.ice_servers || config.ice_servers;
@@ -304,7 +308,7 @@ function connect() {
   signal.on("mute_requested", (request) => room.muteRequested(request));
   signal.on("moved", ({ room: where }) => room.moved(where));
   signal.on("removed", ({ reason }) => end(reason || "removed"));
-  signal.on("recording", ({ active }) => room.recording(Boolean(active)));
+  signal.on("recording", (payload) => recordingUi.update(payload || {}));
 }
 
 // Tests and support staff read decoding progress here (the e2e suite uses getStats through it).
@@ -323,6 +327,8 @@ window.addEventListener("pagehide", () => {
 
 (async () => {
   room.init();
+  recordingUi.init();
+  recordingUi.draw();
   await openLocal();
   room.renderControls();
   room.renderSelf();
