@@ -12,16 +12,20 @@ from recording.seal import seal_context
 from server import middleware
 from server.api import auth as _auth_api  # noqa: F401 (declares operations)
 from server.api import cases as _cases_api  # noqa: F401
+from server.api import documents as _documents_api  # noqa: F401
 from server.api import exports as _exports_api  # noqa: F401
 from server.api import hearings as _hearings_api  # noqa: F401
+from server.api import mediation_record as _mediation_record_api  # noqa: F401
 from server.api import meta
 from server.api import public as _public_api  # noqa: F401
+from server.api import recordings as _recordings_api  # noqa: F401
 from server.api import stats as _stats_api  # noqa: F401
 from server.api.routes import api
 from server.appkeys import CATALOGUES, ENGINE, JINJA, SESSIONMAKER, SETTINGS
 from server.db.engine import create_engine, create_sessionmaker
 from server.i18n import Catalogues
 from server.jobs.setup import setup_jobs
+from server.metrics import setup_metrics
 from server.settings import Settings
 from server.views import pages
 from signaling.live import setup_live
@@ -62,6 +66,7 @@ def create_app(settings: Settings) -> web.Application:
     # socket.io at /socket.io/ and the media worker, started after (and stopped before) the
     # database.
     setup_live(app)
+    setup_metrics(app)
     # Background jobs (renders, transcriptions): stopped before the database closes.
     setup_jobs(app)
     api.add_routes(app)

@@ -130,8 +130,9 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     The transaction commits only if the handler returns a non-error response, so a request
     that fails leaves nothing half-saved.
     """
-    if request.path.startswith(("/static/", "/socket.io/")):
-        # socket.io checks the session itself; a websocket must not hold a transaction open.
+    if request.path.startswith(("/static/", "/socket.io/")) or request.path == "/metrics":
+        # socket.io checks the session itself; a websocket must not hold a transaction open;
+        # a scrape reads no session.
         return await handler(request)
     settings = request.app[SETTINGS]
     async with request.app[SESSIONMAKER]() as db:

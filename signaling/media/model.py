@@ -124,3 +124,44 @@ class ParticipantStats:
         if loss > 0.02 or rtt > 250:
             return "fair"
         return "good"
+
+
+@dataclass
+class MediaTotals:
+    """Counters of one media worker since it started (for ``/metrics``): what participants
+    who left had reached, to which the live participants' current counters are added."""
+
+    received_packets: int = 0
+    lost_packets: int = 0
+    forwarded_packets: int = 0
+    forwarded_octets: int = 0
+    dropped_packets: int = 0
+    retransmitted_packets: int = 0
+    nacks_received: int = 0
+    nacks_sent: int = 0
+    keyframe_requests_received: int = 0
+    keyframe_requests_sent: int = 0
+
+    def add(self, stats: ParticipantStats) -> None:
+        """Add one participant's counters."""
+        for track in stats.published:
+            self.received_packets += track.packets
+            self.lost_packets += track.lost
+            self.nacks_sent += track.nacks_sent
+            self.keyframe_requests_sent += track.keyframe_requests_sent
+        for sub in stats.subscribed:
+            self.forwarded_packets += sub.packets
+            self.forwarded_octets += sub.octets
+            self.dropped_packets += sub.dropped
+            self.retransmitted_packets += sub.retransmitted
+            self.nacks_received += sub.nacks_received
+            self.keyframe_requests_received += sub.keyframe_requests_received
+
+    def plus(self, other: MediaTotals) -> MediaTotals:
+        """The sum of two totals."""
+        return MediaTotals(
+            **{
+                name: getattr(self, name) + getattr(other, name)
+                for name in self.__dataclass_fields__
+            }
+        )

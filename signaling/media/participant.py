@@ -155,6 +155,8 @@ class Participant:
 
     def _stop_media(self) -> list[PublishedTrack]:
         """Stop every packet to and from this participant, synchronously."""
+        if not self.closed:
+            self.room.retired.add(self.stats())
         self.closed = True
         self._subscribe.detach_all()
         tracks = self._publish.tracks

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from .config import MediaConfig
 from .errors import ClosedError, DuplicateParticipant, UnknownParticipant, UnknownSubRoom
 from .events import ConnectionName, MediaEvents
-from .model import MAIN_ROOM
+from .model import MAIN_ROOM, MediaTotals
 from .participant import Participant
 from .sink import MediaSink, SinkHandle
 from .track import PublishedTrack
@@ -32,8 +32,11 @@ class Room:
         config: MediaConfig,
         events: MediaEvents,
         on_closed: Callable[[Room], None],
+        retired: MediaTotals | None = None,
     ) -> None:
         self.id = room_id
+        # Where a leaving participant's counters go (the worker's totals).
+        self.retired = retired if retired is not None else MediaTotals()
         self._config = config
         self._events = events
         self._on_closed = on_closed

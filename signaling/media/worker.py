@@ -13,6 +13,7 @@ import logging
 from .config import MediaConfig
 from .errors import ClosedError
 from .events import MediaEvents
+from .model import MediaTotals
 from .room import Room
 
 logger = logging.getLogger(__name__)
@@ -25,6 +26,8 @@ class MediaWorker:
         self.config = config or MediaConfig()
         self.events = events or MediaEvents()
         self._rooms: dict[str, Room] = {}
+        # Counters of participants who left (see :meth:`totals`).
+        self.retired = MediaTotals()
         self._ticker: asyncio.Task[None] | None = None
         self._stopped = False
 
@@ -53,9 +56,17 @@ class MediaWorker:
             raise ClosedError("media worker is not running")
         room = self._rooms.get(room_id)
         if room is None:
-            room = Room(room_id, self.config, self.events, self._forget)
+            room = Room(room_id, self.config, self.events, self._forget, self.retired)
             self._rooms[room_id] = room
         return room
+
+    def totals(self) -> MediaTotals:
+        """Packets received, forwarded, lost, NACKs and keyframe requests since start."""
+        live = MediaTotals()
+        for room in self._rooms.values():
+            for participant in room.participants:
+                live.add(participant.stats())
+        return self.retired.plus(live)
 
     def get_room(self, room_id: str) -> Room | None:
         """The room with this id if it is open."""
