@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Prepare this checkout: Debian packages (when run as root) and the Python virtualenv in .venv.
-# Usage: scripts/setup.sh [--dev]     (--dev adds the test tools and the test-only Debian packages)
+# Usage: scripts/setup.sh [--dev|--cluster]
+#   --dev adds the test tools and the test-only Debian packages (which include the cluster's);
+#   --cluster adds what several media workers need (PostgreSQL, Redis, HAProxy).
 # Sourced by scripts/demo.sh and scripts/test.sh; safe to run again (it only installs what is missing).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 dev=0
-[ "${1:-}" = "--dev" ] && dev=1
+cluster=0
+[ "${1:-}" = "--dev" ] && dev=1 && cluster=1
+[ "${1:-}" = "--cluster" ] && cluster=1
 
 apt_packages=()
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || apt_packages+=(python3 python3-venv)
@@ -15,8 +19,13 @@ python3 -c 'import zoneinfo; zoneinfo.ZoneInfo("Asia/Shanghai")' 2>/dev/null || 
 # Chinese text in PDF documents and in the composite video's names: Noto CJK; PDF layout: Pango.
 fc-list 2>/dev/null | grep -q "Noto Sans CJK" || apt_packages+=(fonts-noto-cjk fontconfig)
 ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || apt_packages+=(libpango-1.0-0 libpangoft2-1.0-0)
-if [ "$dev" = 1 ]; then
+if [ "$cluster" = 1 ]; then
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || apt_packages+=(postgresql)
+  # Several media workers: which worker holds which room (Redis), the balancer (HAProxy).
+  command -v redis-server >/dev/null 2>&1 || apt_packages+=(redis-server)
+  command -v haproxy >/dev/null 2>&1 || apt_packages+=(haproxy)
+fi
+if [ "$dev" = 1 ]; then
   # The browser tests (tests/e2e) drive Debian's Chromium; Playwright never downloads its own.
   [ -x /usr/bin/chromium ] || apt_packages+=(chromium)
   # Real speech for the transcription tests and benchmark.
