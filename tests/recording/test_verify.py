@@ -41,9 +41,6 @@ class Package:
     def segments_in_chain_order(self) -> list[dict[str, Any]]:
         return sorted(self.manifest["segments"], key=lambda s: s["chain_index"])
 
-    def file(self, segment: dict[str, Any]) -> Path:
-        return self.path / segment["file"]
-
 
 async def _package(
     db: AsyncSession, world: World, settings: Settings, dest: Path, **kwargs: Any
