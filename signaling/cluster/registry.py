@@ -200,13 +200,17 @@ class WorkerRegistry:
 
     # -- placement -------------------------------------------------------------------------
 
-    async def claim_room(self, room_id: str) -> Claim:
-        """The worker that holds ``room_id``: its live holder, or else the least loaded live
-        worker that is not full (:class:`NoWorkerAvailable` when all are full)."""
+    async def claim_room(self, room_id: str, *, prefer_self: bool = False) -> Claim:
+        """The worker that holds ``room_id``: its live holder, or else this worker if
+        ``prefer_self`` and it is not full, or else the least loaded live worker that is not
+        full (:class:`NoWorkerAvailable` when all are full)."""
         holder = await self.owner(room_id)
         if holder is not None:
             return Claim(holder, "")
         candidates = [w for w in await self.live_workers() if not w.full]
+        mine = [w for w in candidates if w.id == self.worker_id]
+        if prefer_self and mine:
+            candidates = mine
         if not candidates:
             raise NoWorkerAvailable(room_id)
         chosen = min(candidates, key=lambda w: (w.load, w.id))
