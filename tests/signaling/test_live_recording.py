@@ -330,7 +330,7 @@ async def test_a_withdrawn_consent_stops_that_persons_tracks(
     client: Client, world: World, video_clip: EncodedClip, audio_clip: EncodedClip
 ) -> None:
     async with hearing(client, world) as h:
-        mediator, applicant, _ = await everyone_joins(h, video_clip, audio_clip)
+        mediator, _, _ = await everyone_joins(h, video_clip, audio_clip)
         assert (await mediator.call("recording_start", {}))["ok"]
         seat = h.seat("applicant")
 
