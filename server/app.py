@@ -9,6 +9,7 @@ import jinja2
 from aiohttp import web
 
 from recording.seal import seal_context
+from recording.transcription.job import register_transcription_jobs
 from server import middleware
 from server.api import auth as _auth_api  # noqa: F401 (declares operations)
 from server.api import cases as _cases_api  # noqa: F401
@@ -20,6 +21,7 @@ from server.api import meta
 from server.api import public as _public_api  # noqa: F401
 from server.api import recordings as _recordings_api  # noqa: F401
 from server.api import stats as _stats_api  # noqa: F401
+from server.api import transcripts as _transcripts_api  # noqa: F401
 from server.api.routes import api
 from server.appkeys import CATALOGUES, ENGINE, JINJA, SESSIONMAKER, SETTINGS
 from server.db.engine import create_engine, create_sessionmaker
@@ -68,7 +70,9 @@ def create_app(settings: Settings) -> web.Application:
     setup_live(app)
     setup_metrics(app)
     # Background jobs (renders, transcriptions): stopped before the database closes.
-    setup_jobs(app)
+    jobs = setup_jobs(app)
+    # Draft transcription of recorded audio tracks (recording.transcription).
+    register_transcription_jobs(jobs)
     api.add_routes(app)
     app.router.add_get("/api/openapi.json", meta.openapi)
     pages.add_routes(app)
