@@ -16,6 +16,7 @@ from server.views import (
     live_pages,
     party_pages,
     public_pages,
+    transcript_pages,
     work_pages,
 )
 
@@ -31,6 +32,7 @@ def add_routes(app: web.Application) -> None:
         admin_pages,
         hearing_pages,
         live_pages,
+        transcript_pages,
     ):
         module.add_routes(app)
 
