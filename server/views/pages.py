@@ -13,6 +13,7 @@ from server.views import (
     auth_pages,
     dashboard_pages,
     hearing_pages,
+    keys_pages,
     live_pages,
     party_pages,
     public_pages,
@@ -32,6 +33,7 @@ def add_routes(app: web.Application) -> None:
         admin_pages,
         hearing_pages,
         live_pages,
+        keys_pages,
         transcript_pages,
     ):
         module.add_routes(app)
