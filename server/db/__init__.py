@@ -20,6 +20,12 @@ from server.db.hearing import (
 )
 from server.db.job import Job
 from server.db.live import HearingChatMessage
+from server.db.mediation_record import (
+    MediationRecord,
+    RecordConfirmation,
+    RecordStatement,
+    RecordVersion,
+)
 from server.db.organisation import Organisation
 from server.db.recording import (
     CaucusRelease,
@@ -66,9 +72,13 @@ __all__ = [
     "Invitation",
     "Job",
     "LoginAttempt",
+    "MediationRecord",
     "Organisation",
     "Party",
     "Rating",
+    "RecordConfirmation",
+    "RecordStatement",
+    "RecordVersion",
     "RecordingBookmark",
     "RecordingConsent",
     "RecordingEvent",

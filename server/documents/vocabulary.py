@@ -21,3 +21,11 @@ class DocumentStatus(StrEnum):
     DRAFT = "draft"
     FINAL = "final"  # text frozen; may be signed
     SUPERSEDED = "superseded"  # a newer version replaced it; its signatures no longer count
+
+
+class RecordStatus(StrEnum):
+    """Where a hearing's mediation record stands."""
+
+    EDITING = "editing"
+    SIGNED_OFF = "signed_off"  # frozen by the mediator; the 调解笔录 document is issued
+    CONFIRMED = "confirmed"  # every party confirmed it through their link
