@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import logging
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,7 +76,7 @@ async def courts_for(db: AsyncSession, who: StaffPrincipal) -> list[Organisation
 
 
 async def propose(
-    db: AsyncSession, who: StaffPrincipal, case_id: int, court_code: str, today: dt.date
+    db: AsyncSession, who: StaffPrincipal, case_id: int, court_code: str, *, timezone: str
 ) -> ConfirmationApplication:
     """The centre proposes ``court_code`` for the sealed agreement of the case; the 30 days
     run from the day the agreement took effect (the day it was sealed)."""
@@ -93,7 +94,8 @@ async def propose(
     ).scalar_one_or_none()
     if court is None or court.kind != OrgKind.COURT or not org_reachable(who, court):
         raise InvalidInput(fields={"court": FieldError("confirmation.error.court")})
-    effective_on = state.seal.sealed_at.date()
+    # The agreement takes effect when it is signed and sealed, on the centres' calendar.
+    effective_on = state.seal.sealed_at.astimezone(ZoneInfo(timezone)).date()
     application = ConfirmationApplication(
         case_id=case.id,
         agreement_id=state.current.id,

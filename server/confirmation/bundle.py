@@ -44,7 +44,9 @@ async def assemble(db: AsyncSession, case: Case, agreement: Document) -> dict[st
     signatures = await db.execute(
         select(DocumentSignature.id).where(DocumentSignature.document_id == agreement.id)
     )
-    seals = await db.execute(select(DocumentSeal.id).where(DocumentSeal.document_id == agreement.id))
+    seals = await db.execute(
+        select(DocumentSeal.id).where(DocumentSeal.document_id == agreement.id)
+    )
     records = await db.execute(
         select(Document)
         .where(

@@ -203,7 +203,9 @@ async def sign_as_mediator(
     state = await agreement_state(db, case)
     if state.sealed:
         raise Conflict("confirmation.error.already_sealed")
-    missing = [p.name for p in await required_parties(db, case) if p.id not in state.signed_party_ids]
+    missing = [
+        p.name for p in await required_parties(db, case) if p.id not in state.signed_party_ids
+    ]
     if missing:
         raise Conflict("confirmation.error.parties_first", names="、".join(missing))
     method, png = _mark(req, who.display_name)
@@ -279,5 +281,7 @@ async def seal_document(
     )
     db.add(seal)
     await db.flush()
-    logger.info("sealed document %s (v%s) for organisation %s", document.id, document.version, org_id)
+    logger.info(
+        "sealed document %s (v%s) for organisation %s", document.id, document.version, org_id
+    )
     return seal

@@ -22,7 +22,7 @@ class SignRequest(Body):
 
     document_id: int
     method: Literal["drawn", "typed"] = "drawn"
-    signature_png: str = Field("", max_length=300_000)
+    signature_png: str = Field("", max_length=400_000)
     typed_name: str = Field("", max_length=100)
     confirm: bool = False
     full_name: str = Field("", max_length=100)

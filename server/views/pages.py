@@ -11,6 +11,7 @@ from aiohttp import web
 from server.views import (
     admin_pages,
     auth_pages,
+    confirmation_pages,
     dashboard_pages,
     document_pages,
     hearing_pages,
@@ -18,6 +19,7 @@ from server.views import (
     live_pages,
     party_pages,
     public_pages,
+    sign_pages,
     transcript_pages,
     work_pages,
 )
@@ -37,6 +39,8 @@ def add_routes(app: web.Application) -> None:
         live_pages,
         keys_pages,
         transcript_pages,
+        sign_pages,
+        confirmation_pages,
     ):
         module.add_routes(app)
 

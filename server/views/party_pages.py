@@ -15,6 +15,7 @@ from server.appkeys import SETTINGS
 from server.auth.login import set_session_cookie
 from server.auth.principal import PartyPrincipal
 from server.auth.sessions import SESSION_COOKIE, close_session, open_session
+from server.confirmation.party_view import confirmation_view
 from server.context import ctx, party
 from server.db import Case, CaseEvent, FollowUp, Organisation, Party, Rating
 from server.errors import BilinError, FieldError, NotFound
@@ -51,6 +52,10 @@ PUBLIC_EVENTS = frozenset(
         "closed",
         "feedback_given",
         "follow_up_done",
+        # The agreement and judicial confirmation (texts in web/i18n/*/confirmation.json).
+        "agreement_sealed",
+        "confirmation_filed",
+        "confirmation_decided",
     }
 )
 
@@ -148,7 +153,10 @@ async def _case_page(
         "error": error,
         "rating_errors": rating_errors or {},
         "rating_values": rating_values or {"score": "", "comment": ""},
+        "done": request.query.get("done", "") if status == 200 else "",
     }
+    # The agreement, its signatures and the joint application (server/confirmation).
+    page.update(await confirmation_view(db, case, me, context.today))
     return render(request, "public/my_case.html", page, status=status)
 
 

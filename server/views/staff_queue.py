@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.access import COURT_ROLES, case_scope
 from server.auth.principal import StaffPrincipal
+from server.confirmation.court import court_queue
 from server.context import ctx
 from server.db import Case, Consultation, FollowUp, Summons
 from server.views.render import render
@@ -179,6 +180,8 @@ async def render_queue(
         "active_form": "",
         "form": {},
         "errors": {},
+        # Filed applications for judicial confirmation, for judges and clerks of the court.
+        "confirmations": await court_queue(context.db, who, context.today),
     }
     page.update(extra or {})
     return render(request, "staff/queue.html", page, status=status)
