@@ -16,6 +16,7 @@ from server.api import cases as _cases_api  # noqa: F401
 from server.api import documents as _documents_api  # noqa: F401
 from server.api import exports as _exports_api  # noqa: F401
 from server.api import hearings as _hearings_api  # noqa: F401
+from server.api import live as _live_api  # noqa: F401
 from server.api import mediation_record as _mediation_record_api  # noqa: F401
 from server.api import meta
 from server.api import public as _public_api  # noqa: F401
@@ -30,6 +31,7 @@ from server.jobs.setup import setup_jobs
 from server.metrics import setup_metrics
 from server.settings import Settings
 from server.views import pages
+from signaling.cluster.setup import setup_placement
 from signaling.live import setup_live
 
 logger = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ def create_app(settings: Settings) -> web.Application:
     # socket.io at /socket.io/ and the media worker, started after (and stopped before) the
     # database.
     setup_live(app)
+    setup_placement(app)
     setup_metrics(app)
     # Background jobs (renders, transcriptions): stopped before the database closes.
     jobs = setup_jobs(app)

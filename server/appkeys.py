@@ -14,6 +14,7 @@ from server.settings import Settings
 if TYPE_CHECKING:
     from recording.service import RecordingService
     from server.jobs.runner import JobRunner
+    from signaling.cluster.placement import Placement
     from signaling.live.service import LiveService
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -27,3 +28,5 @@ LIVE: web.AppKey[LiveService] = web.AppKey("live")
 RECORDING: web.AppKey[RecordingService] = web.AppKey("recording")
 # Background jobs (server.jobs.runner): register handlers at build time, enqueue from views.
 JOBS: web.AppKey[JobRunner] = web.AppKey("jobs")
+# Where hearings' rooms live: this process, or a worker chosen through Redis (signaling.cluster).
+PLACEMENT: web.AppKey[Placement] = web.AppKey("placement")
