@@ -512,7 +512,7 @@ class SessionRecorder:
 
         async def job(db: AsyncSession) -> None:
             assert track.row_id is not None
-            await db.flush()
+            session = await lock_chain(db, self.session_id)
             segment = await db.scalar(
                 select(RecordingSegment).where(
                     RecordingSegment.track_id == track.row_id, RecordingSegment.index == index
@@ -534,7 +534,7 @@ class SessionRecorder:
             segment.bytes = size
             segment.sha256 = sha256
             segment.closed_at = utcnow()
-            await link_segment(db, self.session_id, segment, track.row_id)
+            await link_segment(db, session, segment, track.row_id)
 
         return job
 
@@ -610,10 +610,13 @@ class SessionRecorder:
         task.add_done_callback(done)
 
 
-async def link_segment(
-    db: AsyncSession, session_id: int, segment: RecordingSegment, track_id: int
-) -> None:
-    """Append a closed (or recovered) segment to its session's chain, under a row lock."""
+async def lock_chain(db: AsyncSession, session_id: int) -> RecordingSession:
+    """The session row, locked until commit (``FOR UPDATE``; SQLite serialises writers).
+
+    Take it *before* inserting or flushing the segment: an inserted segment holds a key-share
+    lock on the session row (its foreign key), and two closes each holding one while asking
+    for the update lock deadlock on PostgreSQL.
+    """
     session = await db.scalar(
         select(RecordingSession)
         .where(RecordingSession.id == session_id)
@@ -621,6 +624,15 @@ async def link_segment(
         .execution_options(populate_existing=True)
     )
     assert session is not None
+    return session
+
+
+async def link_segment(
+    db: AsyncSession, session: RecordingSession, segment: RecordingSegment, track_id: int
+) -> None:
+    """Append a closed (or recovered) segment to the chain of ``session``, which the caller
+    locked with :func:`lock_chain` in this transaction."""
+    session_id = session.id
     entry = ChainEntry(
         session_id=session_id,
         chain_index=session.chain_length,

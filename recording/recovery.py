@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recording.recorder import link_segment
+from recording.recorder import link_segment, lock_chain
 from recording.session_log import SessionClock, timeline_entry
 from recording.storage import LocalStore, MissingObject
 from recording.vocabulary import RecordingEventKind, RecordingStatus, SegmentStatus
@@ -106,8 +106,7 @@ async def recover(
 
 async def recover_session(db: AsyncSession, session_id: int, spool: LocalStore) -> None:
     """Close one interrupted session as found (the caller commits)."""
-    session = await db.get(RecordingSession, session_id)
-    assert session is not None
+    session = await lock_chain(db, session_id)
     clock = SessionClock(session.started_at)
     now = utcnow()
     open_segments = (
@@ -147,7 +146,7 @@ async def recover_session(db: AsyncSession, session_id: int, spool: LocalStore) 
             segment.sha256 = digest
             last = max(last, segment.end_ms)
         segment.closed_at = now
-        await link_segment(db, session_id, segment, segment.track_id)
+        await link_segment(db, session, segment, segment.track_id)
     # Tracks still open end where their files end.
     for track in await db.scalars(
         select(RecordingTrack).where(
