@@ -222,6 +222,9 @@ function start(panel) {
     speakerOptions(speakerSelect, current);
     render();
     setSaved("saved", t("documents.record.saved_at", { time: wallTime(record.saved_at) }));
+    // Opened before the record arrived: the text box takes the focus once it is there.
+    const idle = document.activeElement === toggle || document.activeElement === document.body;
+    if (!panel.hidden && toggle && idle && editable()) textBox.focus();
   }
 
   // ---- saving ------------------------------------------------------------------------------

@@ -1,0 +1,79 @@
+"""The mediation record editor in a real browser: the mediator in a live hearing opens the
+record panel, adds two statements with their speakers, finds them again after a reload, and
+signs the record off, which produces the 调解笔录 document."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Dialog, expect
+
+from tests.e2e.conftest import LiveServer, People
+from tests.e2e.helpers import enter, open_link, pass_device_check
+
+
+def test_mediator_writes_the_record_in_the_live_hearing_and_signs_it_off(
+    live_server: LiveServer, people: People
+) -> None:
+    hearing = live_server.schedule_hearing()
+    mediator = people.person()
+    open_link(mediator, hearing.links["mediator"])
+    pass_device_check(mediator)
+    enter(mediator)
+
+    toggle = mediator.locator("#record-toggle")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    toggle.click()
+    panel = mediator.locator("#record-panel")
+    expect(panel).to_be_visible()
+    expect(mediator.locator("#record-saved")).to_contain_text("已保存")
+    # The text box has the focus; the speaker is chosen from the hearing's seats.
+    expect(mediator.locator("#record-text")).to_be_focused()
+    mediator.select_option("#record-speaker", label="张三（申请人）")
+    mediator.fill("#record-text", "楼上漏水三个月，要求修好并赔偿三千元。")
+    mediator.click("#record-add")
+    mediator.select_option("#record-speaker", label="李四（被申请人）")
+    mediator.fill("#record-text", "同意修好，赔偿两千元。")
+    mediator.press("#record-text", "Control+Enter")  # the keyboard way
+    statements = mediator.locator("#record-statements .statement")
+    expect(statements).to_have_count(2)
+    expect(mediator.locator("#record-saved")).to_have_text(re.compile(r"^已保存 \d\d:\d\d:\d\d$"))
+
+    mediator.reload()
+    mediator.locator("#record-toggle").click()
+    expect(statements).to_have_count(2)
+    areas = mediator.locator("#record-statements textarea")
+    expect(areas.nth(0)).to_have_value("楼上漏水三个月，要求修好并赔偿三千元。")
+    expect(areas.nth(1)).to_have_value("同意修好，赔偿两千元。")
+    speakers = mediator.locator("#record-statements select")
+    expect(speakers.nth(0).locator("option:checked")).to_have_text("张三（申请人）")
+    expect(speakers.nth(1).locator("option:checked")).to_have_text("李四（被申请人）")
+
+    # An edit autosaves too.
+    areas.nth(1).fill("同意修好，赔偿三千元。")
+    expect(mediator.locator("#record-saved")).to_have_text(re.compile(r"^已保存 "))
+
+    def accept(dialog: Dialog) -> None:
+        dialog.accept()
+
+    mediator.once("dialog", accept)
+    mediator.click("#record-signoff")
+    expect(mediator.locator("#record-signed")).to_contain_text("签署确认")
+    expect(mediator.locator("#record-form")).to_be_hidden()
+    link = mediator.locator("#record-document-link")
+    href = link.get_attribute("href")
+    assert href is not None and re.fullmatch(r"/documents/\d+", href)
+    document = people.person()
+    # The document is readable by the case's staff: log the mediator in on a staff page.
+    document.goto(f"{live_server.url}/login?next={href}")
+    document.fill("#username", "lz_mediator")
+    document.fill("#password", "correct horse battery")
+    document.click("form.stack button[type=submit]")
+    document.wait_for_url(f"**{href}")
+    body = document.locator(".doc-page")
+    expect(body).to_contain_text("调解笔录")
+    expect(body).to_contain_text("张三：楼上漏水三个月，要求修好并赔偿三千元。")
+    expect(body).to_contain_text("李四：同意修好，赔偿三千元。")
+    expect(document.locator("#doc-status")).to_have_text("定稿")
+    pdf = document.request.get(f"{live_server.url}{href}.pdf")
+    assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
