@@ -9,9 +9,9 @@ Helpers here (``arrange``, ``party_browser``, ``sign``…) are shared with test_
 from __future__ import annotations
 
 import base64
-import os
 import io
 import json
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -184,7 +184,6 @@ async def mediator_signs(
 
 
 async def count(db: AsyncSession, model: Any) -> int:
-    db.expire_all()
     return int((await db.execute(select(func.count()).select_from(model))).scalar_one())
 
 
@@ -329,7 +328,7 @@ async def test_mediator_signs_last_and_the_centre_seals(
     page = await (await staff.get(f"/cases/{a.case_id}/agreement")).text()
     assert "已盖章" in page
     # A clerk of the centre sees the page but cannot sign as mediator.
-    client, csrf = await party_browser(aiohttp_client, settings, a.tokens[a.zhang])
+    client, _csrf = await party_browser(aiohttp_client, settings, a.tokens[a.zhang])
     page = await (await client.get("/my-case")).text()
     assert "已盖章" in page
 
