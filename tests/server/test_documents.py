@@ -432,3 +432,36 @@ async def test_issue_document_for_the_court(db: AsyncSession, world: World, clie
     await db.refresh(first)
     assert (second.version, first.status) == (2, "superseded")
     assert second.sha256 == first.sha256
+
+
+async def test_the_agreement_form_on_the_documents_page(client: Client, world: World) -> None:
+    case = await routed_case(client, world)
+    csrf = await login(client, "lz_mediator")
+    form = {
+        "_csrf": csrf,
+        f"sex_{case.applicant_id}": "女",
+        "facts": "楼上漏水。",
+        "disputed_matters": "赔偿数额",
+        "terms": "赔偿三千元。\n\n双方再无争议。",
+        "performance": "银行转账",
+        "performance_deadline": "2026-12-31",
+    }
+    response = await client.post(
+        f"/cases/{case.id}/documents/agreement", data=form, allow_redirects=False
+    )
+    assert response.status == 303, await response.text()
+    assert response.headers["Location"] == f"/cases/{case.id}/documents?done=drafted"
+    response = await client.get(f"/api/cases/{case.id}/documents")
+    (made,) = await response.json()
+    response = await client.get(f"/api/documents/{made['id']}")
+    content = (await response.json())["content"]
+    assert "张三，女" in content and "<li>赔偿三千元。</li>" in content
+    assert "<li>双方再无争议。</li>" in content
+    # Missing terms: the page again, saying what is wrong, and no new version.
+    response = await client.post(
+        f"/cases/{case.id}/documents/agreement", data={**form, "terms": " "}
+    )
+    assert response.status == 422
+    assert 'href="#agreement-terms"' in await response.text()
+    response = await client.get(f"/api/cases/{case.id}/documents")
+    assert len(await response.json()) == 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -382,3 +383,32 @@ async def test_parties_confirm_the_signed_off_record_through_their_links(
         status, seen = await call(client, "GET", f"/api/records/{record['id']}")
         assert sorted(seen["confirmed_party_ids"]) == sorted(parties.values())
         assert shown["document_sha256"] == document.sha256
+
+
+async def test_a_clerk_opens_the_record_page_after_the_hearing(
+    client: Client, world: World
+) -> None:
+    case = await routed_case(client, world)
+    scheduled = await schedule(client, case, world)
+    csrf = await login(client, "lz_clerk")
+    response = await client.get(f"/cases/{case.id}/documents")
+    assert response.status == 200
+    assert f'action="/cases/{case.id}/hearings/{scheduled.hearing_id}/record"' in (
+        await response.text()
+    )
+    response = await client.post(
+        f"/cases/{case.id}/hearings/{scheduled.hearing_id}/record",
+        data={"_csrf": csrf},
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    location = response.headers["Location"]
+    assert re.fullmatch(rf"/cases/{case.id}/record/\d+", location)
+    response = await client.get(location)
+    page = await response.text()
+    assert response.status == 200
+    assert 'id="record-panel"' in page and f'data-hearing-id="{scheduled.hearing_id}"' in page
+    assert "/static/js/live/record.js" in page
+    # Another county's supervisor finds no such page.
+    await login(client, "mq_super")
+    assert (await client.get(location)).status == 404
