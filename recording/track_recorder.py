@@ -150,6 +150,7 @@ class TrackRecorder:
         self._video = info.kind == "video"
         # One offset for the recorder's lifetime: monotonic arrival → wall clock.
         self._wall_offset = time.time() - time.monotonic()
+        self._ms_per_tick = 1000 / info.clock_rate
         self._inbox: collections.deque[MediaPacket | _Control] = collections.deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -297,17 +298,19 @@ class TrackRecorder:
 
     def _process(self, batch: list[MediaPacket | _Control]) -> list[_Notice]:
         notices: list[_Notice] = []
+        depacketizer = self._depacketizer
+        push, write = depacketizer.push, self._write
         try:
             for item in batch:
-                if isinstance(item, _Control):
+                if type(item) is _Control:
                     if item is _Control.RESUME:
-                        self._depacketizer.reset()
+                        depacketizer.reset()
                     else:
                         self._close_segment(notices)
                     continue
-                for frame in self._depacketizer.push(item):
-                    self._write(frame, notices)
-                if self._depacketizer.needs_keyframe:
+                for frame in push(item):  # type: ignore[arg-type]
+                    write(frame, notices)
+                if depacketizer.needs_keyframe:
                     self._keyframe_due()
         except Exception as error:
             self._failed = True
@@ -321,17 +324,17 @@ class TrackRecorder:
         return notices
 
     def _session_ms(self, frame: Frame) -> int:
-        arrival_ms = round((frame.arrival + self._wall_offset - self.session_origin) * 1000)
+        arrival_ms = (frame.arrival + self._wall_offset - self.session_origin) * 1000
         anchor = self._anchor
         if anchor is not None:
-            pts = anchor[1] + round((frame.timestamp - anchor[0]) * 1000 / self.info.clock_rate)
-            if abs(pts - arrival_ms) <= REANCHOR_MS:
+            pts = anchor[1] + round((frame.timestamp - anchor[0]) * self._ms_per_tick)
+            if -REANCHOR_MS <= pts - arrival_ms <= REANCHOR_MS:
                 return pts
             logger.info(
                 "track %s: clock re-anchored (%d ms off)", self.info.track_id, pts - arrival_ms
             )
-        self._anchor = (frame.timestamp, arrival_ms)
-        return arrival_ms
+        self._anchor = (frame.timestamp, round(arrival_ms))
+        return round(arrival_ms)
 
     def _keyframe_due(self) -> None:
         now = time.monotonic()
