@@ -132,6 +132,7 @@ class RecordingService:
         self.sessionmaker = sessionmaker
         self.spool = LocalStore(settings.data_dir / "recordings")
         self.min_free_mb = settings.recording_min_free_mb
+        self.autostart = settings.recording_autostart
         self.segment_seconds = settings.recording_segment_seconds
         self.seal = seal if seal is not None else default_seal()
         self._writer_factory = writer_factory

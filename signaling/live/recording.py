@@ -12,7 +12,7 @@ from typing import Any
 
 from recording.service import DiskLow, RecordingService, RecordingState
 from recording.vocabulary import RecordingEventKind
-from server.appkeys import RECORDING, SETTINGS
+from server.appkeys import RECORDING
 
 from . import errors
 from .events import RecordingPause, RecordingResume, RecordingStart, RecordingStop
@@ -67,6 +67,7 @@ async def send_state(service: LiveService, conn: Connection, hearing_id: int) ->
 
 async def begin(service: LiveService, live: LiveHearing, started_by: int | None) -> RecordingState:
     """Start recording the hearing (refusals as live errors)."""
+    fresh = recordings(service).recorder(live.id) is None
     try:
         state = await recordings(service).begin(
             live.id, live.case_id, service.media_room(live), started_by
@@ -78,6 +79,9 @@ async def begin(service: LiveService, live: LiveHearing, started_by: int | None)
     except ImportError:
         logger.exception("no track recorder")
         raise errors.RecordingUnavailable() from None
+    # Who is there when recording starts (later joins, leaves and moves follow as they come).
+    for seat in live.connected() if fresh else []:
+        note(service, live, RecordingEventKind.JOIN, seat.id, seat.location, {"at_start": True})
     await broadcast(service, live, state)
     return state
 
@@ -126,7 +130,7 @@ async def stop(service: LiveService, conn: Connection, _: RecordingStop) -> dict
 
 async def autostart(service: LiveService, live: LiveHearing, by: int) -> None:
     """Centre policy (``BILIN_RECORDING_AUTOSTART``): record from the first admission."""
-    if not service.app[SETTINGS].recording_autostart:
+    if not recordings(service).autostart:
         return
     if recordings(service).recorder(live.id) is not None:
         return

@@ -133,6 +133,7 @@ async def test_recording_consenting_people_caucus_apart_pause_and_a_verifying_ch
     async with hearing(client, world) as h:
         mediator, applicant, respondent = await everyone_joins(h, video_clip, audio_clip)
         # Before anything: everyone was told nothing is recorded.
+        await applicant.wait_for(lambda: bool(recording_events(applicant)), what="flag")
         assert recording_events(applicant)[-1]["active"] is False
 
         refused = await applicant.call("recording_start", {})
@@ -368,3 +369,27 @@ async def _count(value: Any, n: int) -> bool:
 async def _all_ended(value: Any) -> bool:
     tracks = await value
     return bool(tracks) and all(t.end_ms is not None for t in tracks)
+
+
+async def test_autostart_records_from_the_first_admission(
+    client: Client, world: World, video_clip: EncodedClip, audio_clip: EncodedClip
+) -> None:
+    client.app[RECORDING].autostart = True  # centre policy: BILIN_RECORDING_AUTOSTART
+    async with hearing(client, world) as h:
+        applicant_cookies = await consent(h, "applicant", True)
+        mediator, _ = await h.join("mediator")
+        applicant, _ = await h.join("applicant", applicant_cookies)
+        await applicant.wait_for(lambda: bool(recording_events(applicant)), what="flag")
+        assert recording_events(applicant)[-1]["status"] == "stopped"
+        await h.admitted(mediator, applicant)
+        for live in (mediator, applicant):
+            await live.wait_for(
+                lambda lv=live: recording_events(lv)[-1]["status"] == "recording",
+                what="recording after the admission",
+            )
+        session = await session_of(h)
+        assert session.started_by_participant_id == h.seat("mediator")
+        events = await rows(h, RecordingEvent, RecordingEvent.session_id == session.id)
+        joined = {e.participant_id for e in events if e.kind == RecordingEventKind.JOIN}
+        assert joined == {h.seat("mediator"), h.seat("applicant")}
+        assert (await mediator.call("recording_stop", {}))["ok"]
