@@ -20,6 +20,7 @@ from server.documents.pdf import render_pdf_async
 from server.documents.render import masked_for_screen
 from server.documents.vocabulary import DocumentKind, DocumentStatus
 from server.errors import BilinError, NotFound
+from server.signatures.bundle import export_bundle
 from server.signatures.capture import sign_as_mediator, sign_as_party, signable
 from server.signatures.schemas import ID_TAIL_LENGTH, SignRequest
 from server.signatures.state import agreement_state, required_parties
@@ -255,6 +256,23 @@ async def staff_propose(request: web.Request) -> web.StreamResponse:
     return redirect(f"/cases/{case_id}/agreement?done=proposed")
 
 
+async def signed_bundle(request: web.Request) -> web.StreamResponse:
+    """``GET /cases/{id}/signed/{document_id}.zip``: the signed document as a bundle for
+    ``bilin verify`` (staff who may see the case: the centre, the mediator, the court)."""
+    who = staff_or_login(request)
+    db = ctx(request).db
+    case = await case_in_scope(db, who, match_int(request, "case_id"))
+    document = await db.get(Document, match_int(request, "document_id"))
+    if document is None or document.case_id != case.id:
+        raise NotFound()
+    name = f"{document.kind}-v{document.version}-signed.zip"
+    return web.Response(
+        body=await export_bundle(db, document),
+        content_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 def add_routes(app: web.Application) -> None:
     """Routes of this module."""
     app.router.add_get("/my-case/sign/{document_id:[0-9]+}", sign_page)
@@ -264,3 +282,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/cases/{case_id:[0-9]+}/agreement", staff_signatures)
     app.router.add_post("/cases/{case_id:[0-9]+}/agreement/sign", staff_sign)
     app.router.add_post("/cases/{case_id:[0-9]+}/confirmation", staff_propose)
+    app.router.add_get("/cases/{case_id:[0-9]+}/signed/{document_id:[0-9]+}.zip", signed_bundle)

@@ -8,12 +8,18 @@ Helpers here (``arrange``, ``party_browser``, ``sign``…) are shared with test_
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
 import os
 import re
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +33,7 @@ from server.auth.tokens import new_token, token_hash
 from server.db import Case, DocumentSeal, DocumentSignature, Party
 from server.documents.issue import issue_document
 from server.documents.templates import TemplateDirs
+from server.documents.verify import verify_document_bundle
 from server.documents.vocabulary import DocumentKind, DocumentStatus
 from server.errors import InvalidInput
 from server.keys import signing_key, verify_signature
@@ -381,3 +388,78 @@ async def test_a_draft_cannot_be_signed(
     status, _ = await sign(client, csrf, draft.id, "张三", ZHANG_ID)
     assert status == 404  # a party never sees drafts
     assert await count(db, DocumentSignature) == 0
+
+
+def _rewrite(source: Path, target: Path, change: Callable[[str, bytes], bytes]) -> None:
+    """Copy the zip ``source`` to ``target``, passing each member through ``change``."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for name in old.namelist():
+            new.writestr(name, change(name, old.read(name)))
+
+
+async def test_bundle_verifies_and_tampering_is_named(
+    aiohttp_client: Any, settings: Settings, db: AsyncSession, world: World
+) -> None:
+    a = await arrange(db, settings, world)
+    await sign_and_seal(aiohttp_client, settings, a)
+    staff, _ = await staff_browser(aiohttp_client, settings, "lz_mediator")
+    response = await staff.get(f"/cases/{a.case_id}/signed/{a.agreement_id}.zip")
+    assert response.status == 200 and response.content_type == "application/zip"
+    bundle = Path(settings.data_dir) / "agreement.zip"
+    bundle.write_bytes(await response.read())
+    report = verify_document_bundle(bundle)
+    assert report.ok, report.summary()
+    assert len([n for n in report.notes if "valid" in n]) == 4  # 3 signatures + the seal
+    # Another case's staff cannot fetch it.
+    other, _ = await staff_browser(aiohttp_client, settings, "mq_clerk")
+    assert (await other.get(f"/cases/{a.case_id}/signed/{a.agreement_id}.zip")).status == 404
+    # `bilin verify` dispatches to it (exit 0 intact).
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [str(Path(sys.executable).parent / "bilin"), "verify", str(bundle)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "BILIN_DATA_DIR": str(settings.data_dir)},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    sig_ids = [r.id for r in (await db.execute(select(DocumentSignature).order_by("id"))).scalars()]
+    # One changed character of the text.
+    changed = Path(settings.data_dir) / "changed.zip"
+    _rewrite(
+        bundle,
+        changed,
+        lambda n, b: b.replace("三千元".encode(), "三万元".encode()) if n == "document.html" else b,
+    )
+    report = verify_document_bundle(changed)
+    assert not report.ok and any(
+        p.startswith("document.html: SHA-256 mismatch") for p in report.problems
+    )
+
+    # A signature's binding edited (another party name).
+    def edit_binding(name: str, data: bytes) -> bytes:
+        if name != "document.json":
+            return data
+        body = json.loads(data)
+        body["signatures"][1]["binding"] = body["signatures"][1]["binding"].replace("李四", "李五")
+        return json.dumps(body, ensure_ascii=False).encode()
+
+    edited = Path(settings.data_dir) / "edited.zip"
+    _rewrite(bundle, edited, edit_binding)
+    report = verify_document_bundle(edited)
+    assert f"signature #{sig_ids[1]} (李四): signature invalid (binding or signature changed)" in (
+        report.problems
+    )
+    assert any(p.startswith("seal #") for p in report.problems)
+    # A drawing replaced.
+    swapped = Path(settings.data_dir) / "swapped.zip"
+    other_png = base64.b64decode(drawn_png((300, 120)).split(",", 1)[1])
+    _rewrite(
+        bundle,
+        swapped,
+        lambda n, b: other_png if n == f"signatures/{sig_ids[0]}.png" else b,
+    )
+    report = verify_document_bundle(swapped)
+    assert report.problems == [
+        f"signature #{sig_ids[0]} (张三): image signatures/{sig_ids[0]}.png SHA-256 mismatch"
+    ]
