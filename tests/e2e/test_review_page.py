@@ -123,7 +123,8 @@ SYNCED = f"""() => {{
   const s = window.bilinReview && window.bilinReview.state();
   if (!s || !s.playing) return false;
   const live = s.tiles.filter((t) => t.state === "playing");
-  return live.length > 0 && live.every((t) => !t.paused && Math.abs(t.currentTime * 1000 - s.masterMs) < {TOLERANCE_MS});
+  return live.length > 0 && live.every(
+    (t) => !t.paused && Math.abs(t.currentTime * 1000 - s.masterMs) < {TOLERANCE_MS});
 }}"""
 
 
