@@ -142,7 +142,7 @@ async def export_sealed(
     (the session is sealed first if it never was); tracks of ``withheld_sub_rooms`` (sealed
     caucus rooms) are left out and named in ``withheld.json``; ``extra_files`` (composite,
     audit extract, index) are added as given."""
-    from recording.review import review_store
+    from recording.stores import open_store
     from server.db.recording import RecordingTrack
     from server.db.signing import SigningKey
 
@@ -151,7 +151,7 @@ async def export_sealed(
         manifest = await seal_session(db, settings, session_id)
     key = await db.scalar(select(SigningKey).where(SigningKey.fingerprint == manifest.key_id))
     assert key is not None
-    store = store if store is not None else review_store(settings)
+    store = store if store is not None else open_store(settings)
     token = base64.b64decode(manifest.timestamp_token) if manifest.timestamp_token else None
     files = dict(
         layout.seal_files(manifest.body.encode("utf-8"), manifest.signature, key.public_pem, token)
