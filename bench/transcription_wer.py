@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import fractions
+import os
 import platform
 import subprocess
 import sys
@@ -107,7 +108,8 @@ def main() -> None:
     print(
         f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}"
     )
-    print(f"{len(sentences)} sentences x {len(VOICES)} voices, Opus 32 kb/s round trip\n")
+    print(f"{len(sentences)} sentences x {len(VOICES)} voices, Opus 32 kb/s round trip")
+    print(f"load average at start: {os.getloadavg()[0]:.1f} (RTF is CPU time / audio time)\n")
     print(f"{'engine':<22} {'voice':<16} {'WER':>6} {'RTF':>6}")
     for name, engine in engines:
         errors = total = 0
@@ -116,9 +118,9 @@ def main() -> None:
             v_errors = v_total = 0
             v_busy = v_heard = 0.0
             for text, pcm in zip(sentences, audio[voice], strict=True):
-                t0 = time.perf_counter()
+                t0 = time.process_time()
                 hyp = " ".join(u.text for u in engine.recognise(pcm))
-                v_busy += time.perf_counter() - t0
+                v_busy += time.process_time() - t0
                 v_heard += len(pcm) / SAMPLE_RATE
                 v_errors += edit_distance(words(text), words(hyp))
                 v_total += len(words(text))

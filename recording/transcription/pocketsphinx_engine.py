@@ -36,7 +36,7 @@ class PocketSphinxRecogniser:
 
     name = "pocketsphinx"
 
-    def __init__(self, language: str = "en-US", *, tuned: bool = True) -> None:
+    def __init__(self, language: str = "en-US", *, tuned: bool = False) -> None:
         if not language.lower().startswith("en"):
             raise RecogniserError("transcription.error.language_unsupported", language)
         self.language = language

@@ -79,7 +79,7 @@ def as_bytes(pcm16k: bytes | np.ndarray) -> bytes:
 
 
 def make_recogniser(
-    engine: str, language: str, vosk_model_dir: Path | None = None, *, tuned: bool = True
+    engine: str, language: str, vosk_model_dir: Path | None = None, *, tuned: bool = False
 ) -> Recogniser:
     """The configured recogniser. :class:`RecogniserError` when it cannot be made (unknown
     engine, a Vosk model directory missing or invalid)."""
