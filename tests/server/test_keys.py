@@ -92,6 +92,9 @@ async def test_keys_page_and_pem_download(
     for org in world.orgs.values():
         assert (org.id in by_org) == (org.kind in SIGNING), org.code
 
+    # Every page's footer links to the keys page.
+    assert 'href="/keys"' in await (await client.get("/login")).text()
+
     page = await client.get("/keys")
     assert page.status == 200
     html = await page.text()
