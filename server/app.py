@@ -13,6 +13,7 @@ from recording.transcription.job import register_transcription_jobs
 from server import middleware
 from server.api import auth as _auth_api  # noqa: F401 (declares operations)
 from server.api import cases as _cases_api  # noqa: F401
+from server.api import confirmation as _confirmation_api  # noqa: F401
 from server.api import documents as _documents_api  # noqa: F401
 from server.api import exports as _exports_api  # noqa: F401
 from server.api import hearings as _hearings_api  # noqa: F401
@@ -21,6 +22,7 @@ from server.api import mediation_record as _mediation_record_api  # noqa: F401
 from server.api import meta
 from server.api import public as _public_api  # noqa: F401
 from server.api import recordings as _recordings_api  # noqa: F401
+from server.api import signatures as _signatures_api  # noqa: F401
 from server.api import stats as _stats_api  # noqa: F401
 from server.api import transcripts as _transcripts_api  # noqa: F401
 from server.api.routes import api

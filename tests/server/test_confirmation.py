@@ -311,3 +311,34 @@ async def test_clock_extension_and_who_may_decide(
     )
     text = done.stdout
     assert "民事裁定书" in text and "张三" in text and "李四" in text
+
+
+async def test_json_api_queue_and_rejection(
+    aiohttp_client: Any, settings: Settings, db: AsyncSession, world: World
+) -> None:
+    p = await filed(aiohttp_client, settings, db, world)
+    mediator, _ = await staff_browser(aiohttp_client, settings, "lz_mediator")
+    state = await (await mediator.get(f"/api/cases/{p.a.case_id}/agreement")).json()
+    assert state["sealed"] and state["document_id"] == p.a.agreement_id
+    assert [s["valid"] for s in state["signatures"]] == [True, True, True]
+    assert await (await mediator.get("/api/confirmations")).json() == []
+    judge, csrf = await staff_browser(aiohttp_client, settings, "lz_judge")
+    queue = await (await judge.get("/api/confirmations")).json()
+    assert [item["id"] for item in queue] == [p.application_id]
+    assert queue[0]["days_left"] == 15 and not queue[0]["extended"]
+    headers = {"X-CSRF-Token": csrf}
+    path = f"/api/confirmations/{p.application_id}/decide"
+    response = await judge.post(path, json={"decision": "reject", "reasons": ""}, headers=headers)
+    assert response.status == 422
+    response = await judge.post(
+        path,
+        json={"decision": "reject", "reasons": "协议内容损害案外人合法权益。"},
+        headers=headers,
+    )
+    assert response.status == 200, await response.text()
+    body = await response.json()
+    assert body["status"] == "rejected" and body["ruling_document_id"]
+    ruling = await db.get(Document, body["ruling_document_id"])
+    assert ruling is not None and "驳回" in ruling.content and "损害案外人" in ruling.content
+    page = await (await p.li[0].get("/my-case")).text()
+    assert "驳回司法确认申请" in page
