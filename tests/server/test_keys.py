@@ -84,7 +84,9 @@ async def test_two_processes_making_the_same_key_agree(
 
 
 async def test_keys_page_and_pem_download(
-    db: AsyncSession, world: World, client: TestClient
+    db: AsyncSession,
+    world: World,
+    client: TestClient,  # type: ignore[type-arg]
 ) -> None:
     # The app's start made a key for every centre and court, none for the others.
     rows = (await db.scalars(select(SigningKey))).all()
