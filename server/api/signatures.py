@@ -58,7 +58,7 @@ def _signature(row: DocumentSignature, valid: bool) -> SignatureOut:
 
 @api.operation(
     "GET",
-    "/api/cases/{case_id}/agreement",
+    "/api/cases/{case_id}/agreement/signatures",
     summary="The agreement's signatures and seal (signatures bound to an older text: invalid)",
     tag=TAG,
     response=AgreementOut,

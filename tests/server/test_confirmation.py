@@ -318,7 +318,7 @@ async def test_json_api_queue_and_rejection(
 ) -> None:
     p = await filed(aiohttp_client, settings, db, world)
     mediator, _ = await staff_browser(aiohttp_client, settings, "lz_mediator")
-    state = await (await mediator.get(f"/api/cases/{p.a.case_id}/agreement")).json()
+    state = await (await mediator.get(f"/api/cases/{p.a.case_id}/agreement/signatures")).json()
     assert state["sealed"] and state["document_id"] == p.a.agreement_id
     assert [s["valid"] for s in state["signatures"]] == [True, True, True]
     assert await (await mediator.get("/api/confirmations")).json() == []
