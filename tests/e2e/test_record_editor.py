@@ -1,6 +1,7 @@
 """The mediation record editor in a real browser: the mediator in a live hearing opens the
-record panel, adds two statements with their speakers, finds them again after a reload, and
-signs the record off, which produces the 调解笔录 document."""
+record panel, adds two statements with their speakers, finds them again after a reload; a clerk
+writes in the same record from the staff page meanwhile and the mediator's next save is merged
+with it; the mediator signs the record off, which produces the 调解笔录 document."""
 
 from __future__ import annotations
 
