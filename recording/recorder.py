@@ -102,6 +102,7 @@ class RecordedTrack:
     writer: TrackWriter | None = None
     pending: list[MediaPacket] = field(default_factory=list)
     ended: bool = False
+    error: str | None = None
 
 
 class _TrackEvents:
@@ -374,6 +375,9 @@ class SessionRecorder:
             return
         logger.error("recording of %s failed: %s", track.info.track_id, error)
         self.failures.append(error)
+        # The track ends where its files end, and the timeline says why.
+        track.error = f"{type(error).__name__}: {error}"[:200]
+        self._end_track(track)
         self._on_failure(self, error)
 
     # -- tracks ----------------------------------------------------------------------------
@@ -407,7 +411,8 @@ class SessionRecorder:
                     RecordingEventKind.TRACK_END,
                     participant_id=track.participant_id,
                     sub_room=track.sub_room,
-                    detail={"track_id": track.row_id, "label": track.info.label},
+                    detail={"track_id": track.row_id, "label": track.info.label}
+                    | ({"error": track.error} if track.error else {}),
                 )
             )
 

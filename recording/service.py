@@ -135,7 +135,8 @@ class RecordingService:
         self.autostart = settings.recording_autostart
         self.segment_seconds = settings.recording_segment_seconds
         self.seal = seal if seal is not None else default_seal()
-        self._writer_factory = writer_factory
+        # Makes track recorders (default: recording.track_recorder.TrackRecorder).
+        self.factory = writer_factory
         self.recorders: dict[int, SessionRecorder] = {}
         self.states: dict[int, RecordingState] = {}
         self.listeners: list[Listener] = []
@@ -181,9 +182,9 @@ class RecordingService:
 
     def writer_factory(self) -> TrackWriterFactory:
         """The track recorder factory (resolved on first use)."""
-        if self._writer_factory is None:
-            self._writer_factory = default_writer_factory()
-        return self._writer_factory
+        if self.factory is None:
+            self.factory = default_writer_factory()
+        return self.factory
 
     # -- what the live layer asks ----------------------------------------------------------
 

@@ -10,6 +10,7 @@ SQLite only (the chain under concurrent closes on PostgreSQL is tested in tests/
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import time
 from collections.abc import Callable
@@ -22,6 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recording.chain import GENESIS, ChainEntry, link
+from recording.segment_writer import SegmentWriter
+from recording.track_recorder import TrackRecorder
 from recording.vocabulary import RecordingEventKind, RecordingStatus, SegmentStatus
 from server.appkeys import RECORDING, SESSIONMAKER
 from server.db.recording import RecordingEvent, RecordingSegment, RecordingSession, RecordingTrack
@@ -393,3 +396,45 @@ async def test_autostart_records_from_the_first_admission(
         joined = {e.participant_id for e in events if e.kind == RecordingEventKind.JOIN}
         assert joined == {h.seat("mediator"), h.seat("applicant")}
         assert (await mediator.call("recording_stop", {}))["ok"]
+
+
+class FullDisk(SegmentWriter):
+    """A segment writer on a disk that fills up after a few frames."""
+
+    def write(self, data: bytes, pts_ms: int, keyframe: bool, duration_ms: int = 0) -> None:
+        if pts_ms > 500:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        super().write(data, pts_ms, keyframe, duration_ms)
+
+
+async def test_a_write_failing_for_lack_of_space_stops_the_recording_visibly(
+    client: Client, world: World, video_clip: EncodedClip, audio_clip: EncodedClip
+) -> None:
+    def factory(
+        info: Any, origin: float, spool: Any, key_for: Any, events: Any, kf: Any, seg: float
+    ) -> Any:
+        return TrackRecorder(
+            info, origin, spool, key_for, events, request_keyframe=kf, writer_factory=FullDisk
+        )
+
+    client.app[RECORDING].factory = factory
+    async with hearing(client, world) as h:
+        mediator, applicant, _ = await everyone_joins(h, video_clip, audio_clip)
+        assert (await mediator.call("recording_start", {}))["ok"]
+        for live in (mediator, applicant):
+            await live.wait_for(
+                lambda lv=live: recording_events(lv)[-1]["status"] == "stopped",
+                within=15,
+                what="recording stopped by the full disk",
+            )
+        assert recording_events(applicant)[-1]["reason"] == "disk_low"
+        session = await session_of(h)
+        assert session.status == RecordingStatus.STOPPED
+        events = await rows(h, RecordingEvent, RecordingEvent.session_id == session.id)
+        assert RecordingEventKind.DISK_LOW in {e.kind for e in events}
+        failed = [
+            json.loads(e.detail)
+            for e in events
+            if e.kind == RecordingEventKind.TRACK_END and "error" in json.loads(e.detail)
+        ]
+        assert failed and "No space left" in failed[0]["error"]
