@@ -24,6 +24,7 @@ from server.appkeys import SESSIONMAKER, SETTINGS
 from server.db.audit import AuditEntry
 from server.db.recording import CaucusRelease, RecordingSegment, RecordingTrack
 from tests.recording.fabricate import RecordedSession, make_recorded_session
+from tests.recording.test_composite import single_threaded_vp8  # noqa: F401 (autouse)
 from tests.server.test_workflow import act_as, call
 from tests.world import World, build_world
 

@@ -1,0 +1,171 @@
+"""Composite render speed: a four-party session (VP8 320×240 at 15 fps and Opus per party, in
+10-second segments, as capture writes them) rendered into the evidence package's composite,
+on one core, as a multiple of real time; compared with what an operator would otherwise run,
+ffmpeg's ``xstack`` on the same segment files with the same output (640×360, 15 fps, x264
+ultrafast CRF 28, AAC, names and a clock burned in), pinned to the same core, same run.
+
+    .venv/bin/python -m bench.composite_render --seconds 60
+
+The inputs are made first (not timed) with the test fabricator's encoders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import av
+
+from recording.composite import CompositePlan, VideoSource, cjk_font_file, render_composite
+from recording.vocabulary import TrackKind
+from tests.recording import fabricate
+
+SEGMENT_S = 10
+NAMES = (("王调解员", "调解员"), ("张三", "申请人"), ("李四", "被申请人"), ("赵律师", "代理人"))
+
+
+def _single_threaded_vp8() -> None:
+    # The fabricator's libvpx encoder threads by default, which is slow on a busy machine;
+    # inputs are not what is measured.
+    original = av.CodecContext.create
+
+    def create(name: str, mode: str = "r") -> object:
+        context = original(name, mode)
+        if name == "libvpx":
+            context.thread_count = 1
+        return context
+
+    av.CodecContext.create = create  # type: ignore[method-assign, assignment]
+
+
+def make_inputs(root: Path, seconds: int, segment_s: int = SEGMENT_S) -> CompositePlan:
+    """Four parties' segment files under ``root``; the plan that composites them."""
+    _single_threaded_vp8()
+    tiles, audio = [], []
+    for seat, (name, role) in enumerate(NAMES):
+        video = fabricate._video_packets(
+            seconds, fabricate.COLOURS[seat], 320, 240, 15, segment_s * 15
+        )
+        sound = fabricate._audio_packets(fabricate._pcm(seconds, seat, None))
+        video_files, audio_files = [], []
+        for index in range(seconds // segment_s):
+            lo, hi = index * segment_s * 1000, (index + 1) * segment_s * 1000
+            vpath = root / f"v{seat}" / f"{index:06d}.webm"
+            apath = root / f"a{seat}" / f"{index:06d}.webm"
+            fabricate.write_segment(vpath, TrackKind.VIDEO, [p for p in video if lo <= p[2] < hi])
+            fabricate.write_segment(apath, TrackKind.AUDIO, [p for p in sound if lo <= p[2] < hi])
+            video_files.append(vpath)
+            audio_files.append(apath)
+        tiles.append(VideoSource(name, role, tuple(video_files)))
+        audio.append(tuple(audio_files))
+    return CompositePlan(
+        tiles=tuple(tiles),
+        audio=tuple(audio),
+        duration_ms=seconds * 1000,
+        started_at=dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC),
+    )
+
+
+def ffmpeg_command(plan: CompositePlan, root: Path, out: Path) -> list[str]:
+    """The xstack equivalent of the composite (concat lists written under ``root``)."""
+    font, _index = cjk_font_file()
+    args = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y"]
+    for i, tile in enumerate(plan.tiles):
+        listing = root / f"v{i}.txt"
+        listing.write_text("".join(f"file '{p}'\nduration {SEGMENT_S}\n" for p in tile.files))
+        args += ["-f", "concat", "-safe", "0", "-i", str(listing)]
+    for i, files in enumerate(plan.audio):
+        listing = root / f"a{i}.txt"
+        listing.write_text("".join(f"file '{p}'\nduration {SEGMENT_S}\n" for p in files))
+        args += ["-f", "concat", "-safe", "0", "-i", str(listing)]
+    chains = []
+    for i, tile in enumerate(plan.tiles):
+        chains.append(
+            f"[{i}:v]scale=320:180:force_original_aspect_ratio=decrease,"
+            "pad=320:180:(ow-iw)/2:(oh-ih)/2,"
+            f"drawtext=fontfile={font}:text='{tile.name}（{tile.role}）':x=4:y=h-20:"
+            "fontsize=14:fontcolor=white:box=1:boxcolor=black[v{i}]".replace("{i}", str(i))
+        )
+    n = len(plan.tiles)
+    chains.append(
+        "".join(f"[v{i}]" for i in range(n)) + f"xstack=inputs={n}:layout=0_0|w0_0|0_h0|w0_h0,"
+        f"drawtext=fontfile={font}:text='%{{pts\\:hms}}':x=(w-tw)/2:y=4:fontsize=14:"
+        "fontcolor=white:box=1:boxcolor=black[v]"
+    )
+    chains.append(
+        "".join(f"[{n + i}:a]" for i in range(len(plan.audio)))
+        + f"amix=inputs={len(plan.audio)}:normalize=0[a]"
+    )
+    args += ["-filter_complex", ";".join(chains), "-map", "[v]", "-map", "[a]"]
+    args += ["-r", "15", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "28"]
+    args += ["-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "1", "-b:a", "64k", str(out)]
+    return args
+
+
+def media_seconds(path: Path) -> float:
+    """Length of the video stream of ``path``."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        if stream.duration is not None:
+            return float(stream.duration * stream.time_base)
+        return float(container.duration or 0) / 1_000_000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--core", type=int, default=0, help="the one CPU core to run on")
+    args = parser.parse_args()
+    pin = hasattr(os, "sched_setaffinity")
+    root = Path(tempfile.mkdtemp(prefix="bilin-composite-"))
+    try:
+        plan = make_inputs(root, args.seconds)
+        if pin:
+            os.sched_setaffinity(0, {args.core})
+        rows = []
+        for label, size in (
+            ("Bilin composite 640×360", (640, 360)),
+            ("Bilin composite 1280×720", (1280, 720)),
+        ):
+            sized = CompositePlan(**{**plan.__dict__, "width": size[0], "height": size[1]})
+            out = root / f"bilin-{size[1]}.mp4"
+            started = time.perf_counter()
+            render_composite(sized, out)
+            elapsed = time.perf_counter() - started
+            rows.append((label, media_seconds(out), elapsed))
+        if shutil.which("ffmpeg"):
+            out = root / "ffmpeg.mp4"
+            command = ffmpeg_command(plan, root, out)
+            taskset = ["taskset", "-c", str(args.core)] if shutil.which("taskset") else []
+            started = time.perf_counter()
+            subprocess.run([*taskset, *command], check=True)
+            elapsed = time.perf_counter() - started
+            rows.append(("ffmpeg xstack 640×360", media_seconds(out), elapsed))
+        else:
+            rows.append(("ffmpeg xstack 640×360 (ffmpeg not installed)", 0.0, 0.0))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print(
+        f"four parties, {args.seconds} s of media, one core ({'pinned' if pin else 'not pinned'})"
+    )
+    print(f"{'renderer':<36} {'media s':>8} {'render s':>9} {'× real time':>12}")
+    for label, media, elapsed in rows:
+        speed = media / elapsed if elapsed else 0.0
+        print(f"{label:<36} {media:>8.1f} {elapsed:>9.2f} {speed:>12.1f}")
+    print(
+        "command: "
+        + shlex.join([".venv/bin/python", "-m", "bench.composite_render", *sys.argv[1:]])
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
