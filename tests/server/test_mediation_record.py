@@ -392,6 +392,21 @@ async def test_parties_confirm_the_signed_off_record_through_their_links(
         status, seen = await call(client, "GET", f"/api/records/{record['id']}")
         assert sorted(seen["confirmed_party_ids"]) == sorted(parties.values())
         assert shown["document_sha256"] == document.sha256
+        # The party reads the document itself (ID numbers masked on screen), never a draft.
+        response = await applicant.get(f"/documents/{document.id}")
+        page = await response.text()
+        assert response.status == 200 and "同意" in page and APPLICANT_ID not in page
+        response = await applicant.get(f"/documents/{document.id}.pdf")
+        assert response.status == 200 and response.content_type == "application/pdf"
+        response = await client.post(
+            f"/api/cases/{case_id}/agreement",
+            json={"facts": "漏水", "terms": ["赔偿"], "performance": "转账"},
+            headers={"X-CSRF-Token": mediator},
+        )
+        assert response.status == 201, await response.text()
+        draft_id = (await response.json())["id"]
+        assert (await applicant.get(f"/documents/{draft_id}")).status == 404
+        assert (await applicant.get(f"/api/documents/{draft_id}")).status == 404
 
 
 async def test_a_clerk_opens_the_record_page_after_the_hearing(
