@@ -374,7 +374,7 @@ async def _all_ended(value: Any) -> bool:
     return bool(tracks) and all(t.end_ms is not None for t in tracks)
 
 
-async def test_autostart_records_from_the_first_admission(
+async def test_autostart_records_from_the_first_admission_screen_shares_included(
     client: Client, world: World, video_clip: EncodedClip, audio_clip: EncodedClip
 ) -> None:
     client.app[RECORDING].autostart = True  # centre policy: BILIN_RECORDING_AUTOSTART
@@ -392,6 +392,30 @@ async def test_autostart_records_from_the_first_admission(
             )
         session = await session_of(h)
         assert session.started_by_participant_id == h.seat("mediator")
+
+        # A screen share is recorded too, as its own track.
+        await applicant.start_media(video_clip, audio_clip)
+        assert applicant.media is not None
+        ack = await applicant.call(
+            "publish", {"sdp": await applicant.media.screen_offer(video_clip)}
+        )
+        assert ack["ok"], ack
+        await applicant.media.publish_done(ack["sdp"])
+
+        async def screen_recorded() -> bool:
+            tracks = await rows(h, RecordingTrack, RecordingTrack.session_id == session.id)
+            return any(
+                t.label == "screen" and t.participant_id == h.seat("applicant") for t in tracks
+            ) and bool(
+                await rows(
+                    h,
+                    RecordingSegment,
+                    RecordingSegment.session_id == session.id,
+                    RecordingSegment.track_id.in_([t.id for t in tracks if t.label == "screen"]),
+                )
+            )
+
+        await until(screen_recorded, what="the screen share recorded")
         events = await rows(h, RecordingEvent, RecordingEvent.session_id == session.id)
         joined = {e.participant_id for e in events if e.kind == RecordingEventKind.JOIN}
         assert joined == {h.seat("mediator"), h.seat("applicant")}
