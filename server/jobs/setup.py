@@ -1,5 +1,7 @@
 """The app's job runner: created with the app (so modules can register handlers while the
-app is built), started once the database is open and stopped before it closes."""
+app is built), started once the database is open and stopped before it closes. With an object
+store configured, the recording offloader (:class:`recording.stores.Offloader`) runs beside
+it."""
 
 from __future__ import annotations
 
@@ -25,8 +27,19 @@ def setup_jobs(app: web.Application) -> JobRunner:
 
 
 async def _run_jobs(app: web.Application) -> AsyncIterator[None]:
+    from recording.stores import Offloader, SpoolThenRemote, open_store
+
     runner = app[JOBS]
-    if app[SETTINGS].run_jobs:
+    settings = app[SETTINGS]
+    offloader: Offloader | None = None
+    if settings.run_jobs:
         runner.start(app[SESSIONMAKER])
+        store = open_store(settings)
+        # With an object store, closed segments move there from the spool in the background.
+        if isinstance(store, SpoolThenRemote):
+            offloader = Offloader(app[SESSIONMAKER], store)
+            offloader.start()
     yield
+    if offloader is not None:
+        await offloader.stop()
     await runner.stop()
