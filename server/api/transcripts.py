@@ -50,7 +50,7 @@ class TranscriptOut(BaseModel):
     job: JobOut | None = None
 
 
-class AcceptRequest(Body):
+class LineAcceptRequest(Body):
     """Accept a line as it is, or with corrected ``text``."""
 
     text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
@@ -129,11 +129,11 @@ async def transcript_start(request: web.Request) -> JobOut:
     "/api/transcript-lines/{line_id}/accept",
     summary="Accept a transcript line, as it is or with corrected text",
     tag=TAG,
-    body=AcceptRequest,
+    body=LineAcceptRequest,
     response=TranscriptLineOut,
     errors=(403, 404, 422),
 )
-async def transcript_accept(request: web.Request, body: AcceptRequest) -> TranscriptLineOut:
+async def transcript_accept(request: web.Request, body: LineAcceptRequest) -> TranscriptLineOut:
     """Mark the line accepted by the caller now (a machine run never replaces it again)."""
     context = ctx(request)
     who = staff(request)
