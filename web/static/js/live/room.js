@@ -128,15 +128,6 @@ export class Room {
     $("#ended-h").focus();
   }
 
-  recording(active) {
-    const flag = $("#rec-flag");
-    flag.hidden = !active;
-    // Someone who declined is told, where the recording shows, that it leaves them out.
-    $(".rec-text", flag).textContent = this.t(
-      this.app.config.consent === "declined" ? "live.room.recording_not_you" : "live.room.recording",
-    );
-  }
-
   renderHosts(state) {
     const hosts = (state.moderators || []).filter((m) => m.connected);
     $("#waiting-hosts").textContent = hosts.length
