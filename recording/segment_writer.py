@@ -122,21 +122,26 @@ class SegmentWriter:
 
     def write(self, data: bytes, pts_ms: int, keyframe: bool, duration_ms: int = 0) -> None:
         """Mux one frame at ``pts_ms`` (session clock); timestamps must grow strictly."""
-        if self._output is None:
+        output = self._output
+        if output is None:
             if self.video and not keyframe:
                 raise ValueError("a video segment starts with a keyframe")
             self._open(data)
+            output = self._output
             self.start_ms = pts_ms
-        if self._last_ms is not None and pts_ms <= self._last_ms:
-            pts_ms = self._last_ms + 1  # never feed the muxer a non-increasing timestamp
+        last = self._last_ms
+        if last is not None and pts_ms <= last:
+            pts_ms = last + 1  # never feed the muxer a non-increasing timestamp
         packet = av.Packet(data)
-        packet.pts = packet.dts = pts_ms
+        packet.pts = pts_ms
+        packet.dts = pts_ms
         packet.time_base = MS
         if duration_ms > 0:
             packet.duration = duration_ms
-        packet.is_keyframe = keyframe
+        if keyframe:
+            packet.is_keyframe = True
         packet.stream = self._stream
-        self._output.mux(packet)
+        output.mux_one(packet)
         self._last_ms = pts_ms
         self.end_ms = pts_ms + max(duration_ms, 0)
         self.frames += 1

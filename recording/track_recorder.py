@@ -132,7 +132,7 @@ class TrackRecorder:
         segment_seconds: float = 10.0,
         keyframe_lead: float = 0.5,
         first_index: int = 0,
-        flush_interval: float = 0.25,
+        flush_interval: float = 0.5,
         writer_factory: WriterFactory = SegmentWriter,
     ) -> None:
         self.info = info
@@ -143,11 +143,12 @@ class TrackRecorder:
         self._key_for = key_for
         self._events = events
         self._request_keyframe = request_keyframe
-        self._segment_ms = int(segment_seconds * 1000)
-        self._lead_ms = int(keyframe_lead * 1000)
+        self._video = info.kind == "video"
+        segment_ms = int(segment_seconds * 1000)
+        # Video: a keyframe is asked for, and the first one taken, from here on.
+        self._cut_ms = segment_ms - int(keyframe_lead * 1000) if self._video else segment_ms
         self._flush_interval = flush_interval
         self._writer_factory = writer_factory
-        self._video = info.kind == "video"
         # One offset for the recorder's lifetime: monotonic arrival → wall clock.
         self._wall_offset = time.time() - time.monotonic()
         self._ms_per_tick = 1000 / info.clock_rate
@@ -164,6 +165,7 @@ class TrackRecorder:
         self._writer: SegmentWriter | None = None
         self._segment_index = 0
         self._segment_key = ""
+        self._segment_start = 0
         self._anchor: tuple[int, int] | None = None  # (RTP timestamp, session ms)
         self._last_pts: int | None = None
         self._last_duration = 0
@@ -323,17 +325,17 @@ class TrackRecorder:
         self.stats.frames_dropped = self._depacketizer.frames_dropped
         return notices
 
-    def _session_ms(self, frame: Frame) -> int:
-        arrival_ms = (frame.arrival + self._wall_offset - self.session_origin) * 1000
+    def _session_ms(self, timestamp: int, arrival: float) -> int:
+        arrival_ms = (arrival + self._wall_offset - self.session_origin) * 1000
         anchor = self._anchor
         if anchor is not None:
-            pts = anchor[1] + round((frame.timestamp - anchor[0]) * self._ms_per_tick)
+            pts = anchor[1] + round((timestamp - anchor[0]) * self._ms_per_tick)
             if -REANCHOR_MS <= pts - arrival_ms <= REANCHOR_MS:
                 return pts
             logger.info(
                 "track %s: clock re-anchored (%d ms off)", self.info.track_id, pts - arrival_ms
             )
-        self._anchor = (frame.timestamp, round(arrival_ms))
+        self._anchor = (timestamp, round(arrival_ms))
         return round(arrival_ms)
 
     def _keyframe_due(self) -> None:
@@ -343,27 +345,25 @@ class TrackRecorder:
             self._want_keyframe = True
 
     def _write(self, frame: Frame, notices: list[_Notice]) -> None:
-        pts = self._session_ms(frame)
-        if self._last_pts is not None and pts <= self._last_pts:
-            pts = self._last_pts + 1
+        data, timestamp, keyframe, arrival = frame
+        pts = self._session_ms(timestamp, arrival)
+        last = self._last_pts
         duration = self._last_duration
-        if self._last_pts is not None and 0 < pts - self._last_pts < 1000:
-            duration = pts - self._last_pts
+        if last is not None:
+            step = pts - last
+            if step <= 0:
+                pts = last + 1  # never backwards, whatever the clock did
+            elif step < 1000:
+                duration = step
         writer = self._writer
-        if writer is not None and writer.start_ms is not None:
-            elapsed = pts - writer.start_ms
-            if self._video:
-                if elapsed >= self._segment_ms - self._lead_ms:
-                    if frame.keyframe:
-                        self._close_segment(notices, pts)
-                        writer = None
-                    else:
-                        self._keyframe_due()
-            elif elapsed >= self._segment_ms:
+        if writer is not None and pts - self._segment_start >= self._cut_ms:
+            if keyframe or not self._video:
                 self._close_segment(notices, pts)
                 writer = None
+            else:
+                self._keyframe_due()
         if writer is None:
-            if self._video and not frame.keyframe:
+            if self._video and not keyframe:
                 self._keyframe_due()
                 return
             index = self._next_index
@@ -371,13 +371,15 @@ class TrackRecorder:
             key = self._key_for(index)
             writer = self._writer_factory(self._spool.path(key), self.info.mime_type)
             self._writer, self._segment_index, self._segment_key = writer, index, key
-            writer.write(frame.data, pts, frame.keyframe, duration)
+            self._segment_start = pts
+            writer.write(data, pts, keyframe, duration)
             notices.append(_Opened(index, key, pts))
         else:
-            writer.write(frame.data, pts, frame.keyframe, duration)
+            writer.write(data, pts, keyframe, duration)
         self._last_pts = pts
         self._last_duration = duration
-        self._last_keyframe_request = -1e9 if frame.keyframe else self._last_keyframe_request
+        if keyframe and self._video:
+            self._last_keyframe_request = -1e9
         self.stats.frames += 1
 
     def _close_segment(self, notices: list[_Notice], cut_ms: int | None = None) -> None:
