@@ -85,36 +85,31 @@ def synthesise(text: str, voice: str, speed: int, folder: Path) -> np.ndarray:
     return decode_track([SegmentFile(0, webm.read_bytes())]).pcm
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sentences", type=int, default=len(SENTENCES))
-    parser.add_argument("--vosk-model", type=Path, default=None)
-    args = parser.parse_args()
-    sentences = SENTENCES[: args.sentences]
-    engines: list[tuple[str, Recogniser]] = [
-        ("pocketsphinx default", PocketSphinxRecogniser(tuned=False)),
-        ("pocketsphinx tuned", PocketSphinxRecogniser(tuned=True)),
-    ]
-    if args.vosk_model:
-        from recording.transcription.vosk_engine import VoskRecogniser
+KOREAN = [
+    "안녕하세요 오늘 날씨가 좋네요",
+    "이웃집 음악 소리가 너무 커요",
+    "수리 비용을 반씩 나누기로 했어요",
+    "다음 주에 다시 만납시다",
+    "돈을 아직 돌려받지 못했어요",
+    "법원에 가지 않고 해결하고 싶어요",
+]
+KOREAN_VOICES = [("ko", 150), ("ko+f2", 140)]
 
-        engines.append(("vosk", VoskRecogniser(args.vosk_model, "en-US")))
-    with tempfile.TemporaryDirectory() as tmp:
-        audio = {
-            voice: [synthesise(s, voice, speed, Path(tmp)) for s in sentences]
-            for voice, speed in VOICES
-        }
-    print(f"command: {' '.join(['.venv/bin/python', *sys.argv])}")
-    print(
-        f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}"
-    )
-    print(f"{len(sentences)} sentences x {len(VOICES)} voices, Opus 32 kb/s round trip")
-    print(f"load average at start: {os.getloadavg()[0]:.1f} (RTF is CPU time / audio time)\n")
+Suite = tuple[str, Recogniser, list[str], list[tuple[str, int]]]
+
+
+def run(suites: list[Suite]) -> None:
+    """Synthesise each suite's sentences in its voices, recognise, print a row per voice."""
     print(f"{'engine':<22} {'voice':<16} {'WER':>6} {'RTF':>6}")
-    for name, engine in engines:
+    for name, engine, sentences, voices in suites:
+        with tempfile.TemporaryDirectory() as tmp:
+            audio = {
+                voice: [synthesise(s, voice, speed, Path(tmp)) for s in sentences]
+                for voice, speed in voices
+            }
         errors = total = 0
         busy = heard = 0.0
-        for voice, speed in VOICES:
+        for voice, speed in voices:
             v_errors = v_total = 0
             v_busy = v_heard = 0.0
             for text, pcm in zip(sentences, audio[voice], strict=True):
@@ -126,15 +121,46 @@ def main() -> None:
                 v_total += len(words(text))
             print(
                 f"{name:<22} {voice + ' ' + str(speed):<16} {v_errors / v_total:6.3f} "
-                f"{v_busy / v_heard:6.3f}"
+                f"{v_busy / v_heard:6.3f}",
+                flush=True,
             )
-            errors, total, busy, heard = (
-                errors + v_errors,
-                total + v_total,
-                busy + v_busy,
-                heard + v_heard,
-            )
-        print(f"{name:<22} {'all':<16} {errors / total:6.3f} {busy / heard:6.3f}\n")
+            errors, total = errors + v_errors, total + v_total
+            busy, heard = busy + v_busy, heard + v_heard
+        print(f"{name:<22} {'all':<16} {errors / total:6.3f} {busy / heard:6.3f}\n", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sentences", type=int, default=len(SENTENCES))
+    parser.add_argument("--vosk-model", type=Path, default=None)
+    parser.add_argument(
+        "--vosk-language", default="en-US", help="ko-KR: Korean sentences and voices"
+    )
+    parser.add_argument("--no-pocketsphinx", action="store_true")
+    args = parser.parse_args()
+    sentences = SENTENCES[: args.sentences]
+    suites: list[Suite] = []
+    if not args.no_pocketsphinx:
+        suites += [
+            ("pocketsphinx default", PocketSphinxRecogniser(tuned=False), sentences, VOICES),
+            ("pocketsphinx tuned", PocketSphinxRecogniser(tuned=True), sentences, VOICES),
+        ]
+    if args.vosk_model:
+        from recording.transcription.vosk_engine import VoskRecogniser
+
+        vosk = VoskRecogniser(args.vosk_model, args.vosk_language)
+        if args.vosk_language.lower().startswith("ko"):
+            suites.append(("vosk (ko)", vosk, KOREAN, KOREAN_VOICES))
+        else:
+            suites.append(("vosk", vosk, sentences, VOICES))
+    print(f"command: {' '.join(['.venv/bin/python', *sys.argv])}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}"
+    )
+    print(f"{len(sentences)} sentences x {len(VOICES)} voices, Opus 32 kb/s round trip")
+    print(f"load average at start: {os.getloadavg()[0]:.1f} (RTF is CPU time / audio time)")
+    print("WER counts words; Chinese characters and Hangul syllables count one each (CER)\n")
+    run(suites)
 
 
 if __name__ == "__main__":

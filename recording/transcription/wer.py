@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
-_WORD = re.compile(r"[a-z0-9']+|[\u4e00-\u9fff]")
+_WORD = re.compile(r"[a-z0-9']+|[\u4e00-\u9fff]|[\uac00-\ud7a3]")
 
 
 def words(text: str) -> list[str]:
-    """Lower-case words (each Chinese character counts as one, as character error rate)."""
+    """Lower-case words; each Chinese character or Hangul syllable counts as one (so the
+    rate is a character error rate for those scripts)."""
     return _WORD.findall(text.lower())
 
 
