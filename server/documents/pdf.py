@@ -8,10 +8,18 @@ view links, so what is printed is what was shown.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
+import os
+import re
 from pathlib import Path
 
 from weasyprint import CSS, HTML  # type: ignore[import-untyped]
 from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
+
+logger = logging.getLogger(__name__)
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def stylesheet_path(web_dir: Path) -> Path:
@@ -40,6 +48,45 @@ def render_pdf(content: str, *, title: str, web_dir: Path) -> bytes:
 async def render_pdf_async(content: str, *, title: str, web_dir: Path) -> bytes:
     """:func:`render_pdf` in a worker thread, so the event loop keeps serving."""
     return await asyncio.to_thread(render_pdf, content, title=title, web_dir=web_dir)
+
+
+async def cached_pdf(
+    content: str, sha256: str, *, title: str, web_dir: Path, cache_dir: Path
+) -> bytes:
+    """The PDF of a document version, laid out once: a version's content never changes, so
+    its PDF is kept under ``cache_dir`` named by the content's SHA-256 and the stylesheet's
+    (a changed stylesheet lays documents out afresh). A long record takes seconds to lay out."""
+    if not _HEX64.match(sha256):
+        raise ValueError("not a SHA-256")
+    path = await asyncio.to_thread(_cache_path, cache_dir, sha256, web_dir)
+    kept = await asyncio.to_thread(_read, path)
+    if kept is not None:
+        return kept
+    pdf = await render_pdf_async(content, title=title, web_dir=web_dir)
+    await asyncio.to_thread(_keep, path, pdf)
+    return pdf
+
+
+def _cache_path(cache_dir: Path, sha256: str, web_dir: Path) -> Path:
+    style = hashlib.sha256(stylesheet_path(web_dir).read_bytes()).hexdigest()[:16]
+    return cache_dir / f"{sha256}-{style}.pdf"
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _keep(path: Path, pdf: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.part")
+        partial.write_bytes(pdf)
+        partial.replace(path)  # atomic: a reader sees the whole file or none
+    except OSError:
+        logger.warning("could not keep the PDF %s", path, exc_info=True)
 
 
 def _refuse_fetch(url: str, timeout: int = 10, ssl_context: object = None) -> dict[str, object]:

@@ -17,7 +17,7 @@ from server.context import ctx, match_int
 from server.db import Document, Hearing, MediationRecord
 from server.documents import agreement, record
 from server.documents.access import DRAFTING_ROLES, readable_document
-from server.documents.pdf import render_pdf_async
+from server.documents.pdf import cached_pdf
 from server.documents.render import masked_for_screen
 from server.documents.schemas import AgreementForm
 from server.documents.templates import TemplateDirs
@@ -77,8 +77,13 @@ async def document_pdf(request: web.Request) -> web.StreamResponse:
         context.db, context.principal, match_int(request, "document_id")
     )
     title = f"{KIND_FILE_NAMES[document.kind]}-{document.case_id}-v{document.version}"
-    pdf = await render_pdf_async(
-        document.content, title=title, web_dir=request.app[SETTINGS].web_dir
+    settings = request.app[SETTINGS]
+    pdf = await cached_pdf(
+        document.content,
+        document.sha256,
+        title=title,
+        web_dir=settings.web_dir,
+        cache_dir=settings.data_dir / "documents" / "pdf",
     )
     return web.Response(
         body=pdf,

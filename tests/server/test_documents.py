@@ -301,7 +301,7 @@ async def draft(client: Client, csrf: str, case_id: int, **changes: Any) -> tupl
 
 
 async def test_drafts_supersede_and_finalising_freezes(
-    client: Client, world: World, db: AsyncSession, tmp_path: Path
+    client: Client, world: World, db: AsyncSession, tmp_path: Path, settings: Settings
 ) -> None:
     case = await routed_case(client, world)
     csrf = await login(client, "lz_mediator")
@@ -348,6 +348,11 @@ async def test_drafts_supersede_and_finalising_freezes(
     pdf = tmp_path / "a.pdf"
     pdf.write_bytes(await response.read())
     check_pdf(pdf, ["张三", "李四", "人民调解协议书", "分两期支付", APPLICANT_ID])
+    # Laid out once: kept by content hash, served again byte for byte.
+    kept = list((settings.data_dir / "documents" / "pdf").glob(f"{row.sha256}-*.pdf"))
+    assert len(kept) == 1 and kept[0].read_bytes() == pdf.read_bytes()
+    again = await client.get(f"/documents/{fourth['id']}.pdf")
+    assert await again.read() == pdf.read_bytes()
     response = await client.get(f"/cases/{case.id}/documents")
     assert response.status == 200 and "人民调解协议书" in await response.text()
 
