@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import shlex
@@ -27,12 +28,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from aiortc.codecs.vpx import Vp8Encoder
+
 from bench import media_forward as mf
 from recording.segment_writer import container_for
 from recording.storage import LocalStore, segment_key
 from recording.track_recorder import TrackRecorder
 from signaling.media import MAIN_ROOM, MediaPacket, SinkHandle, TrackInfo
-from signaling.media.synthetic import encode_audio, encode_video
+from signaling.media.synthetic import EncodedClip, encode_audio, encode_video
+
+_VP8 = TrackInfo("bench/camera", "bench", "camera", "video", "video/VP8", 90000)
+_OPUS = TrackInfo("bench/microphone", "bench", "microphone", "audio", "audio/opus", 48000)
 
 # -- server side ---------------------------------------------------------------------------
 
@@ -158,9 +164,64 @@ def table(results: list[mf.Result]) -> str:
     return "\n".join(lines)
 
 
+def offline(video: EncodedClip, audio: EncodedClip, seconds: int = 60) -> str:
+    """CPU per packet of the recorder's worker side alone (frame assembly, muxing, hashing),
+    fed a minute of packets directly: no network, so it varies less with the machine's load."""
+    spool = Path(tempfile.mkdtemp(prefix="bilin-bench-offline-"))
+    lines = [f"{'track':11} {'packets':>8} {'frames':>7} {'µs/packet':>9} {'µs/frame':>8}"]
+    try:
+        for number, (info, clip) in enumerate(((_VP8, video), (_OPUS, audio)), 1):
+            count = seconds * clip.clock_rate // clip.frame_duration
+            stream = list(_packets(info, clip, count))
+            recorder = TrackRecorder(
+                info,
+                time.time(),
+                LocalStore(spool),
+                functools.partial(_key, number),
+                _Counted({"segments_opened": 0, "segments_closed": 0, "failures": 0}),
+            )
+            start = time.process_time()
+            # The worker side directly (private on purpose: no event loop, no thread hop).
+            for offset in range(0, len(stream), 200):  # ~what one flush interval holds
+                recorder._process(list(stream[offset : offset + 200]))
+            recorder._close_segment([])
+            used = time.process_time() - start
+            lines.append(
+                f"{info.mime_type:11} {len(stream):>8} {recorder.stats.frames:>7} "
+                f"{used / len(stream) * 1e6:>9.2f} {used / recorder.stats.frames * 1e6:>8.2f}"
+            )
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)
+    return "\n".join(lines)
+
+
+def _key(track: int, index: int) -> str:
+    return segment_key(1, track, index, "webm")
+
+
+def _packets(info: TrackInfo, clip: EncodedClip, count: int) -> list[MediaPacket]:
+    """Packets of ``count`` frames of ``clip`` as aiortc packetizes them."""
+    out = []
+    seq = 0
+    start = time.monotonic()
+    for index in range(count):
+        frame, _ = clip.frames[index % len(clip.frames)]
+        video = info.kind == "video"
+        parts = Vp8Encoder._packetize(frame, index & 0x7FFF) if video else [frame]
+        arrival = start + index * clip.frame_duration / clip.clock_rate
+        for n, payload in enumerate(parts):
+            ts = (index * clip.frame_duration) & 0xFFFFFFFF
+            out.append(MediaPacket(seq & 0xFFFF, ts, n == len(parts) - 1, payload, arrival))
+            seq += 1
+    return out
+
+
 async def main(args: argparse.Namespace) -> None:
     video = encode_video(640, 360, fps=30, seconds=4, bitrate=625_000, keyframe_interval=60)
     audio = encode_audio(seconds=4)
+    print(offline(video, audio), flush=True)
+    if args.offline:
+        return
     # media_forward.run starts ``<its __file__> --serve <mode>``: point it at this script.
     mf.__file__ = __file__
     results = []
@@ -171,6 +232,8 @@ async def main(args: argparse.Namespace) -> None:
             print(table([result]).splitlines()[-1], result.server_counters, flush=True)
     print()
     print("$ " + " ".join(shlex.quote(a) for a in [".venv/bin/python", *sys.argv]))
+    print(offline(video, audio))
+    print()
     print(table(results))
 
 
@@ -180,6 +243,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--repeat", type=int, default=1, help="alternate the two runs N times")
+    parser.add_argument("--offline", action="store_true", help="only the recorder-alone figures")
     parser.add_argument("--serve", choices=["forward", "record"], help=argparse.SUPPRESS)
     parser.add_argument("--socket", help=argparse.SUPPRESS)
     return parser.parse_args()
