@@ -40,6 +40,11 @@ def test_mediator_writes_the_record_in_the_live_hearing_and_signs_it_off(
     statements = mediator.locator("#record-statements .statement")
     expect(statements).to_have_count(2)
     expect(mediator.locator("#record-saved")).to_have_text(re.compile(r"^已保存 \d\d:\d\d:\d\d$"))
+    # Each saved line shows when it was said (nothing is being recorded: the wall clock).
+    for i in range(2):
+        expect(statements.nth(i).locator(".statement-when")).to_have_text(
+            re.compile(r"^\d\d:\d\d:\d\d$")
+        )
 
     mediator.reload()
     mediator.locator("#record-toggle").click()

@@ -149,6 +149,7 @@ function start(panel) {
         meta.append(who);
       }
       const when = document.createElement("span");
+      when.className = "statement-when";
       when.textContent = stamp(item);
       meta.append(when);
       if (editable()) {
@@ -295,7 +296,7 @@ function start(panel) {
     // Stamps of lines saved just now appear; what is being typed stays as it is.
     for (const li of list.querySelectorAll(".statement")) {
       const item = state.items.find((i) => i.key === li.dataset.key);
-      const when = li.querySelector(".statement-meta span:nth-child(2)");
+      const when = li.querySelector(".statement-when");
       if (item && when) when.textContent = stamp(item);
     }
     if (!state.dirty) {
