@@ -372,9 +372,17 @@ function start(panel) {
     if (!window.confirm(t("documents.record.sign_off_confirm"))) return;
     signOffButton.disabled = true;
     // Whatever is still unsaved goes first.
+    // (a save answered with a conflict merges and saves again: a few rounds at most).
+    for (let round = 0; round < 4 && (state.dirty || state.saving); round += 1) {
+      clearTimeout(state.timer);
+      while (state.saving) await new Promise((resolve) => setTimeout(resolve, 50));
+      if (state.dirty) await save();
+    }
     clearTimeout(state.timer);
-    while (state.saving) await new Promise((resolve) => setTimeout(resolve, 50));
-    if (state.dirty) await save();
+    if (state.dirty) {
+      signOffButton.disabled = false;
+      return; // the indicator says why it could not be saved
+    }
     const answer = await call("POST", `/api/records/${state.record.id}/sign-off`);
     signOffButton.disabled = false;
     if (answer.ok) {
