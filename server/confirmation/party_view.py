@@ -10,9 +10,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.auth.principal import PartyPrincipal
 from server.confirmation.application import consents, current_application
 from server.confirmation.vocabulary import ApplicationStatus
 from server.db import Case, Document, Organisation, Party
+from server.documents.record import party_records
 from server.signatures.state import agreement_state, required_parties
 from server.vocabulary import CaseStatus, PartyRole
 
@@ -44,9 +46,11 @@ def path_steps(current: int) -> list[PathStep]:
 
 
 async def confirmation_view(
-    db: AsyncSession, case: Case, me: Party, today: dt.date
+    db: AsyncSession, case: Case, me: Party, today: dt.date, who: PartyPrincipal | None = None
 ) -> dict[str, Any]:
-    """The template context of the party page's agreement and confirmation section."""
+    """The template context of the party page's agreement and confirmation section (and the
+    signed-off mediation records to confirm, from ``server.documents.record``)."""
+    records = await party_records(db, who) if who is not None else []
     state = await agreement_state(db, case)
     application = await current_application(db, case.id)
     if application is not None and application.agreement_id != (
@@ -95,4 +99,5 @@ async def confirmation_view(
         and today > application.apply_by,
         "may_apply": me.role != PartyRole.AGENT,
         "ruling": ruling,
+        "records": records,
     }

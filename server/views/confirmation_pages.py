@@ -16,6 +16,7 @@ from server.confirmation.court import court_application, days_left, decide, exte
 from server.confirmation.vocabulary import Decision
 from server.context import ctx, match_int, party
 from server.db import Case, Document, Organisation
+from server.documents.record import confirm_record
 from server.documents.templates import TemplateDirs
 from server.errors import BilinError, FieldError, InvalidInput, NotFound
 from server.views.party_pages import _case_page
@@ -154,9 +155,24 @@ async def decide_submit(request: web.Request) -> web.StreamResponse:
     return redirect(f"/confirmations/{application_id}?done=decided")
 
 
+async def record_confirm(request: web.Request) -> web.StreamResponse:
+    """``POST /my-case/records/{id}/confirm``: the party confirms a signed-off mediation
+    record (``server.documents.record.confirm_record``)."""
+    who = party(request)
+    context = ctx(request)
+    try:
+        await confirm_record(context.db, who, match_int(request, "record_id"))
+    except BilinError as exc:
+        await context.db.rollback()
+        t = context.translate
+        return await _case_page(request, who, error=t(exc.key, **exc.params), status=exc.status)
+    return redirect("/my-case?done=record_confirmed#records")
+
+
 def add_routes(app: web.Application) -> None:
     """Routes of this module."""
     app.router.add_post("/my-case/confirmation", party_confirm)
+    app.router.add_post("/my-case/records/{record_id:[0-9]+}/confirm", record_confirm)
     app.router.add_get("/confirmations/{application_id:[0-9]+}", review)
     app.router.add_post("/confirmations/{application_id:[0-9]+}/extend", extend_submit)
     app.router.add_post("/confirmations/{application_id:[0-9]+}/decide", decide_submit)

@@ -156,7 +156,7 @@ async def _case_page(
         "done": request.query.get("done", "") if status == 200 else "",
     }
     # The agreement, its signatures and the joint application (server/confirmation).
-    page.update(await confirmation_view(db, case, me, context.today))
+    page.update(await confirmation_view(db, case, me, context.today, who))
     return render(request, "public/my_case.html", page, status=status)
 
 
