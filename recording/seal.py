@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from recording import package_layout as layout
 from recording.manifest import Signer, build_manifest, canonical, sha256_hex
 from recording.storage import RecordingStore, segment_key
+from recording.vocabulary import RecordingStatus
 from server.db.case import Case
 from server.db.recording import RecordingSession
 from server.db.signing import RecordingManifest, TimestampStatus
@@ -40,7 +41,8 @@ async def latest_manifest(db: AsyncSession, session_id: int) -> RecordingManifes
 async def seal_session(
     db: AsyncSession, settings: Settings, session_id: int, *, stamp: bool = True
 ) -> RecordingManifest:
-    """Sign the session's manifest with its case's handling centre's key and store it.
+    """Sign the session's manifest with its case's handling centre's key and store it
+    (a session still recording or paused is refused with ValueError).
 
     Idempotent: when the newest stored version already says exactly what the database says,
     that version is returned; when the record changed since (a recovered gap, a caucus
@@ -50,6 +52,9 @@ async def seal_session(
     session = await db.get(RecordingSession, session_id)
     if session is None:
         raise LookupError(f"no recording session {session_id}")
+    if session.status in (RecordingStatus.RECORDING, RecordingStatus.PAUSED):
+        # Its open segments have no hash yet: a manifest now would list them as gaps.
+        raise ValueError(f"recording session {session_id} is still {session.status}")
     case = await db.get(Case, session.case_id)
     assert case is not None
     key = await signing_key(db, settings, case.centre_id)

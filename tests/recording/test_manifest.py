@@ -8,14 +8,15 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recording.manifest import canonical, parse
 from recording.seal import manifest_count, seal_session
-from recording.vocabulary import RecordingEventKind, SegmentStatus
+from recording.vocabulary import RecordingEventKind, RecordingStatus, SegmentStatus
 from server.db import CaucusRelease, IdentityCheck, IdentityDeclaration, RecordingEvent
-from server.db.recording import RecordingSegment
+from server.db.recording import RecordingSegment, RecordingSession
 from server.db.signing import SigningKey, TimestampStatus
 from server.hearings.vocabulary import IdentityMethod, IdentityOutcome
 from server.keys import verify_signature
@@ -148,3 +149,16 @@ async def test_missing_segments_are_gaps(
     manifest = parse((await seal_session(db, settings, made.session_id)).body.encode("utf-8"))
     (gap,) = manifest["gaps"]
     assert gap["source"] == "missing_segment" and (gap["from_ms"], gap["to_ms"]) == (3000, 3400)
+
+
+async def test_a_session_still_recording_is_not_sealed(
+    db: AsyncSession, world: World, settings: Settings, tmp_path: Path
+) -> None:
+    made = await make_recorded_session(db, world, tmp_path, parties=2, seconds=2)
+    session = await db.get(RecordingSession, made.session_id)
+    assert session is not None
+    session.status = RecordingStatus.RECORDING
+    await db.commit()
+    with pytest.raises(ValueError, match="still recording"):
+        await seal_session(db, settings, made.session_id)
+    assert await manifest_count(db, made.session_id) == 0
