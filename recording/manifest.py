@@ -307,6 +307,7 @@ def _gaps(
                 "sub_room": event.sub_room,
                 "from_ms": detail.get("from_ms", event.offset_ms),
                 "to_ms": detail.get("to_ms"),
+                "reason": detail.get("reason"),
             }
         )
     for segment in segments:
@@ -319,6 +320,7 @@ def _gaps(
                     "sub_room": None,
                     "from_ms": segment.start_ms,
                     "to_ms": segment.end_ms,
+                    "reason": "segment_missing",
                 }
             )
     return gaps
