@@ -16,11 +16,13 @@ import datetime as dt
 import os
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import av
 
@@ -29,13 +31,16 @@ from recording.vocabulary import TrackKind
 from tests.recording import fabricate
 
 SEGMENT_S = 10
+BILIN_360 = "Bilin composite 640×360"
+BILIN_720 = "Bilin composite 1280×720"
+FFMPEG = "ffmpeg xstack 640×360"
 NAMES = (("王调解员", "调解员"), ("张三", "申请人"), ("李四", "被申请人"), ("赵律师", "代理人"))
 
 
 def _single_threaded_vp8() -> None:
     # The fabricator's libvpx encoder threads by default, which is slow on a busy machine;
     # inputs are not what is measured.
-    original = av.CodecContext.create
+    original: Any = av.CodecContext.create
 
     def create(name: str, mode: str = "r") -> object:
         context = original(name, mode)
@@ -114,7 +119,7 @@ def media_seconds(path: Path) -> float:
     """Length of the video stream of ``path``."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        if stream.duration is not None:
+        if stream.duration is not None and stream.time_base is not None:
             return float(stream.duration * stream.time_base)
         return float(container.duration or 0) / 1_000_000
 
@@ -123,43 +128,48 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--core", type=int, default=0, help="the one CPU core to run on")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each (best and median)")
     args = parser.parse_args()
     pin = hasattr(os, "sched_setaffinity")
     root = Path(tempfile.mkdtemp(prefix="bilin-composite-"))
+    times: dict[str, list[float]] = {}
+    media: dict[str, float] = {}
     try:
         plan = make_inputs(root, args.seconds)
         if pin:
             os.sched_setaffinity(0, {args.core})
-        rows = []
-        for label, size in (
-            ("Bilin composite 640×360", (640, 360)),
-            ("Bilin composite 1280×720", (1280, 720)),
-        ):
-            sized = CompositePlan(**{**plan.__dict__, "width": size[0], "height": size[1]})
-            out = root / f"bilin-{size[1]}.mp4"
-            started = time.perf_counter()
-            render_composite(sized, out)
-            elapsed = time.perf_counter() - started
-            rows.append((label, media_seconds(out), elapsed))
-        if shutil.which("ffmpeg"):
-            out = root / "ffmpeg.mp4"
-            command = ffmpeg_command(plan, root, out)
-            taskset = ["taskset", "-c", str(args.core)] if shutil.which("taskset") else []
-            started = time.perf_counter()
-            subprocess.run([*taskset, *command], check=True)
-            elapsed = time.perf_counter() - started
-            rows.append(("ffmpeg xstack 640×360", media_seconds(out), elapsed))
-        else:
-            rows.append(("ffmpeg xstack 640×360 (ffmpeg not installed)", 0.0, 0.0))
+        taskset = ["taskset", "-c", str(args.core)] if shutil.which("taskset") else []
+        # Interleaved runs: a busy moment of the machine hits every renderer alike.
+        for _run in range(args.runs):
+            for label, size in ((BILIN_360, (640, 360)), (BILIN_720, (1280, 720))):
+                sized = CompositePlan(**{**plan.__dict__, "width": size[0], "height": size[1]})
+                out = root / f"bilin-{size[1]}.mp4"
+                started = time.perf_counter()
+                render_composite(sized, out)
+                times.setdefault(label, []).append(time.perf_counter() - started)
+                media[label] = media_seconds(out)
+            if shutil.which("ffmpeg"):
+                out = root / "ffmpeg.mp4"
+                command = ffmpeg_command(plan, root, out)
+                started = time.perf_counter()
+                subprocess.run([*taskset, *command], check=True)
+                times.setdefault(FFMPEG, []).append(time.perf_counter() - started)
+                media[FFMPEG] = media_seconds(out)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
-        f"four parties, {args.seconds} s of media, one core ({'pinned' if pin else 'not pinned'})"
+        f"four parties, {args.seconds} s of media, one core "
+        f"({'pinned' if pin else 'not pinned'}), {args.runs} runs, load average {load:.1f}"
     )
-    print(f"{'renderer':<36} {'media s':>8} {'render s':>9} {'× real time':>12}")
-    for label, media, elapsed in rows:
-        speed = media / elapsed if elapsed else 0.0
-        print(f"{label:<36} {media:>8.1f} {elapsed:>9.2f} {speed:>12.1f}")
+    print(f"{'renderer':<26} {'media s':>8} {'best s':>7} {'median s':>9} {'× real time':>12}")
+    for label, runs in times.items():
+        best, middle = min(runs), statistics.median(runs)
+        speeds = f"{media[label] / best:.1f} / {media[label] / middle:.1f}"
+        print(f"{label:<26} {media[label]:>8.1f} {best:>7.2f} {middle:>9.2f} {speeds:>12}")
+    print("(× real time: best run / median run)")
+    if FFMPEG not in times:
+        print("(ffmpeg is not installed: apt-get install ffmpeg to compare)")
     print(
         "command: "
         + shlex.join([".venv/bin/python", "-m", "bench.composite_render", *sys.argv[1:]])

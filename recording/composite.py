@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 from PIL import Image, ImageDraw, ImageFont
 
 logger = logging.getLogger(__name__)
@@ -216,6 +217,9 @@ class Tile:
         self._next: av.VideoFrame | None = next(self._frames, None)
         self._drawn: object = None  # what the canvas shows now: a frame, "placeholder"
         self._fit: tuple[int, int, int, int] | None = None
+        # One scaler per tile keeps its swscale context between frames; one thread, since
+        # threads of four small scalers only wait on each other.
+        self._scaler = VideoReformatter()
         label = f"{source.name}（{source.role}）" if source.role else source.name
         self.band_h = _even(max(16, h // 8))
         self.band = text_block(label, w, self.band_h, font, background=BAND_Y)
@@ -250,8 +254,8 @@ class Tile:
         if self._drawn is None or self._drawn == "placeholder" or fit != self._fit:
             canvas.fill(self.x, self.y, self.w, self.h, BACKGROUND_Y)
         self._fit = fit
-        scaled = frame.reformat(
-            width=fw, height=fh, format="yuv420p", interpolation="FAST_BILINEAR"
+        scaled = self._scaler.reformat(
+            frame, width=fw, height=fh, format="yuv420p", interpolation="FAST_BILINEAR", threads=1
         ).to_ndarray()
         luma = scaled[:fh]
         chroma = scaled[fh:].reshape(2, fh // 2, fw // 2)
