@@ -4,6 +4,7 @@ the clerk's record editor page (``/cases/{id}/record/{record_id}``)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import quote
 
@@ -123,6 +124,7 @@ async def _case_view(request: web.Request, who: StaffPrincipal, case_id: int) ->
     return {
         "case": case,
         "documents": documents,
+        "last_agreement": _last_agreement_form(documents),
         "hearings": hearings,
         "records": records,
         "may_draft": who.role in DRAFTING_ROLES,
@@ -132,12 +134,32 @@ async def _case_view(request: web.Request, who: StaffPrincipal, case_id: int) ->
     }
 
 
+def _last_agreement_form(documents: list[Document]) -> dict[str, str]:
+    """The newest agreement's form values, so the next draft starts from the last one."""
+    last = next((d for d in documents if d.kind == DocumentKind.AGREEMENT), None)
+    if last is None:
+        return {}
+    data = json.loads(last.data or "{}")
+    values = {
+        "facts": str(data.get("facts", "")),
+        "disputed_matters": str(data.get("disputed_matters", "")),
+        "terms": "\n".join(str(term) for term in data.get("terms", [])),
+        "performance": str(data.get("performance", "")),
+        "performance_deadline": str(data.get("performance_deadline", "")),
+    }
+    for party in data.get("parties", []):
+        if isinstance(party, dict) and party.get("sex"):
+            values[f"sex_{party.get('id')}"] = str(party["sex"])
+    return values
+
+
 async def case_documents_page(request: web.Request) -> web.StreamResponse:
     """A case's documents (every version), its hearings' records, and the agreement form."""
     who = staff_or_login(request)
     view = await _case_view(request, who, match_int(request, "case_id"))
     done = request.query.get("done", "")
     view["done"] = done if done in DONE else ""
+    view["form"] = view["last_agreement"]
     return render(request, "documents/pages/case.html", view)
 
 

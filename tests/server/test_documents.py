@@ -462,6 +462,10 @@ async def test_the_agreement_form_on_the_documents_page(client: Client, world: W
     content = (await response.json())["content"]
     assert "张三，女" in content and "<li>赔偿三千元。</li>" in content
     assert "<li>双方再无争议。</li>" in content
+    # The next draft starts from this one.
+    page = await (await client.get(f"/cases/{case.id}/documents")).text()
+    assert "赔偿三千元。\n双方再无争议。</textarea>" in page
+    assert '<option value="女" selected>' in page
     # Missing terms: the page again, saying what is wrong, and no new version.
     response = await client.post(
         f"/cases/{case.id}/documents/agreement", data={**form, "terms": " "}
