@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from bench.measure import percentile
 from bench.review_session import make_long_session
@@ -111,7 +112,13 @@ def measure(
             page.goto(f"{server.url}/recordings/{session_id}")
             page.wait_for_function("() => window.bilinReview", timeout=30_000)
             page.click("#rv-play")
-            page.wait_for_function("() => window.__firstFrame && window.__playing", timeout=30_000)
+            try:
+                page.wait_for_function(
+                    "() => window.__firstFrame && window.__playing", timeout=120_000
+                )
+            except PlaywrightTimeout:
+                print(page.evaluate("() => window.bilinReview.state()"), file=sys.stderr)
+                raise
             got = page.evaluate(
                 "() => ({first: window.__firstFrame, playing: window.__playing,"
                 " bytes: window.__bytesAtFirstFrame, media: window.__segmentBytesAtFirstFrame,"

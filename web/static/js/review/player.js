@@ -97,7 +97,7 @@ class SegmentIndex {
   between(trackId, from, to) {
     const known = this.byTrack.get(String(trackId));
     if (!known) return [];
-    return [...known.values()].filter((s) => s.start <= to && s.end >= from).sort((a, b) => a.start - b.start);
+    return [...known.values()].filter((s) => s.start <= to && s.end > from).sort((a, b) => a.start - b.start);
   }
   /** Whether the track has recorded media at ``ms``. */
   hasMedia(trackId, ms) {
@@ -165,7 +165,7 @@ class TrackPlayer {
     this.busy = true;
     try {
       await this.ready;
-      const wanted = index.between(this.track.id, playheadMs, playheadMs + AHEAD_MS);
+      const wanted = index.between(this.track.id, playheadMs, playheadMs + AHEAD_MS - 1);
       const next = wanted.find((s) => !this.appended.has(s.id));
       if (next) {
         const response = await fetch(`/recordings/${sessionId}/segments/${next.id}?v=${viewKey}`, { credentials: "same-origin" });
