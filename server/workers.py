@@ -10,6 +10,7 @@ one balancer lists them all (``bilin haproxy-config``).
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -124,6 +125,26 @@ class Supervisor:
         )
         worker.died_at = None
         logger.info("worker %s started (pid %d)", worker.address.id, worker.process.pid)
+        self._write_roster()
+
+    def _write_roster(self) -> None:
+        """``<data dir>/workers.json``: each worker's id, address and process id, for
+        operators (and the failover test, which kills one)."""
+        roster = [
+            {
+                "id": w.address.id,
+                "host": w.address.host,
+                "port": w.address.port,
+                "pid": w.process.pid if w.process is not None else None,
+                "restarts": w.restarts,
+            }
+            for w in self.workers
+        ]
+        path = Path(self.settings.data_dir) / "workers.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(roster, indent=2), encoding="utf-8")
+        temporary.replace(path)
 
     def _watch(self) -> None:
         now = time.monotonic()
@@ -138,6 +159,7 @@ class Supervisor:
                 )
                 worker.process = None
                 worker.died_at = now
+                self._write_roster()
             if (
                 worker.process is None
                 and worker.died_at is not None

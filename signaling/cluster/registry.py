@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from redis.asyncio import Redis
 
@@ -180,15 +180,35 @@ class WorkerRegistry:
         if not keys:
             return []
         values = await self.redis.mget(keys)
+        claimed = await self._claimed_rooms()
         workers = []
         for value in values:
             if value is None:
                 continue
             try:
-                workers.append(WorkerInfo(**json.loads(value)))
+                info = WorkerInfo(**json.loads(value))
             except (TypeError, ValueError):
                 logger.warning("ignoring a malformed worker entry")
+                continue
+            # A room placed a moment ago counts before its first participant arrives.
+            rooms = max(info.rooms, claimed.get(info.id, 0))
+            workers.append(replace(info, rooms=rooms))
         return sorted(workers, key=lambda w: w.id)
+
+    async def _claimed_rooms(self) -> dict[str, int]:
+        """Rooms held per worker according to the room keys."""
+        keys = [
+            key
+            async for key in self.redis.scan_iter(match=f"{PREFIX}room:*", count=500)
+            if not (key.decode() if isinstance(key, bytes) else str(key)).endswith(":last")
+        ]
+        counts: dict[str, int] = {}
+        if keys:
+            for owner in await self.redis.mget(keys):
+                if owner is not None:
+                    name = owner.decode() if isinstance(owner, bytes) else str(owner)
+                    counts[name] = counts.get(name, 0) + 1
+        return counts
 
     async def owner(self, room_id: str) -> str | None:
         """The live worker holding ``room_id``, if any."""

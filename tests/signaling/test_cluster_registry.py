@@ -142,3 +142,16 @@ async def test_a_closed_room_is_released_and_a_stopped_worker_withdraws(redis: R
 
 async def _is_none(value: Awaitable[object]) -> bool:
     return await value is None
+
+
+async def test_rooms_placed_in_a_row_spread_before_anyone_arrives(redis: Redis) -> None:
+    loads = [Load(), Load(), Load()]
+    workers = [registry(redis, f"w{i + 1}", load) for i, load in enumerate(loads)]
+    for worker in workers:
+        await worker.start()
+    try:
+        placed = [(await workers[0].claim_room(str(room))).worker_id for room in (1, 2, 3)]
+        assert sorted(placed) == ["w1", "w2", "w3"]
+    finally:
+        for worker in workers:
+            await worker.stop()
