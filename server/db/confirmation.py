@@ -37,7 +37,6 @@ class ConfirmationApplication(Base):
     extended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     extended_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     extension_reason: Mapped[str] = mapped_column(Text, default="")
-    hearing_id: Mapped[int | None] = mapped_column(ForeignKey("hearings.id"))
     decision: Mapped[Decision | None] = mapped_column(EnumString(Decision, 16))
     decision_reasons: Mapped[str] = mapped_column(Text, default="")
     decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import select
 
 from server.appkeys import SETTINGS
 from server.auth.principal import StaffPrincipal
@@ -15,10 +16,11 @@ from server.confirmation.application import confirm_by_party
 from server.confirmation.court import court_application, days_left, decide, extend
 from server.confirmation.vocabulary import Decision
 from server.context import ctx, match_int, party
-from server.db import Case, Document, Organisation
+from server.db import Case, Document, Hearing, Organisation
 from server.documents.record import confirm_record
 from server.documents.templates import TemplateDirs
 from server.errors import BilinError, FieldError, InvalidInput, NotFound
+from server.hearings.vocabulary import HearingKind
 from server.views.party_pages import _case_page
 from server.views.render import redirect, render
 from server.views.staff_common import staff_or_login
@@ -70,11 +72,17 @@ async def _review_page(
         else None,
     }
     court = await db.get(Organisation, application.court_id)
+    hearings = await db.execute(
+        select(Hearing)
+        .where(Hearing.case_id == case.id, Hearing.kind == HearingKind.CONFIRMATION_HEARING)
+        .order_by(Hearing.starts_at)
+    )
     done = request.query.get("done", "") if status == 200 else ""
     page: dict[str, Any] = {
         "application": application,
         "case": case,
         "court": court,
+        "hearings": list(hearings.scalars()),
         "documents": documents,
         "bundle": json.loads(application.bundle or "{}"),
         "days_left": days_left(application, context.today),

@@ -10,7 +10,6 @@ Not covered here: the machine transcript (H8's job, asserted by its own tests)."
 
 from __future__ import annotations
 
-import datetime as dt
 import subprocess
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from server.db import Party
 from server.db.engine import create_engine, create_sessionmaker
 from tests.e2e.conftest import LiveServer, People
 from tests.e2e.helpers import enter, join, open_link, pass_device_check, wait_location
+from tests.server.test_hearings_support import APPLICANT_ID
 from tests.world import PASSWORD
 
 
@@ -142,6 +142,9 @@ def test_from_hearing_to_confirmed_agreement(
     for page, name, link in ((zhang, "张三", links["张三"]), (li, "李四", links["李四"])):
         page.goto(link)
         page.wait_for_url("**/my-case")
+        # The signed-off record is shown first; each party confirms it.
+        page.get_by_role("button", name="确认笔录内容无误").click()
+        expect(page.locator("#records")).to_contain_text("您已确认调解笔录")
         page.get_by_role("link", name="阅读并签名").click()
         expect(page.locator(".doc-scroll")).to_contain_text("三千元")
         page.fill("#full_name", name)
@@ -150,8 +153,6 @@ def test_from_hearing_to_confirmed_agreement(
             draw_signature(page)
             page.click("[data-sign-form] button[type=submit]")
             expect(page.locator(".alert[role=alert]")).to_contain_text("身份核对未通过")
-            from tests.server.test_hearings_support import APPLICANT_ID
-
             page.fill("#full_name", name)
             page.fill("#id_tail", APPLICANT_ID[-6:])
         draw_signature(page)
@@ -219,4 +220,3 @@ def test_from_hearing_to_confirmed_agreement(
     assert "民事裁定书" in text and "张三" in text and "李四" in text and "有效" in text
     text = pdf_text(zhang, f"{live_server.url}{agreement_pdf}", tmp_path / "agreement.pdf")
     assert "人民调解协议书" in text and "三千元" in text
-    assert dt.date.today().year >= 2026
