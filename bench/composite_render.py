@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import resource
 import shlex
 import shutil
 import statistics
@@ -115,6 +116,11 @@ def ffmpeg_command(plan: CompositePlan, root: Path, out: Path) -> list[str]:
     return args
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def media_seconds(path: Path) -> float:
     """Length of the video stream of ``path``."""
     with av.open(str(path)) as container:
@@ -133,6 +139,7 @@ def main() -> int:
     pin = hasattr(os, "sched_setaffinity")
     root = Path(tempfile.mkdtemp(prefix="bilin-composite-"))
     times: dict[str, list[float]] = {}
+    cpus: dict[str, list[float]] = {}
     media: dict[str, float] = {}
     try:
         plan = make_inputs(root, args.seconds)
@@ -144,16 +151,18 @@ def main() -> int:
             for label, size in ((BILIN_360, (640, 360)), (BILIN_720, (1280, 720))):
                 sized = CompositePlan(**{**plan.__dict__, "width": size[0], "height": size[1]})
                 out = root / f"bilin-{size[1]}.mp4"
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 render_composite(sized, out)
                 times.setdefault(label, []).append(time.perf_counter() - started)
+                cpus.setdefault(label, []).append(time.process_time() - cpu)
                 media[label] = media_seconds(out)
             if shutil.which("ffmpeg"):
                 out = root / "ffmpeg.mp4"
                 command = ffmpeg_command(plan, root, out)
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), _children_cpu()
                 subprocess.run([*taskset, *command], check=True)
                 times.setdefault(FFMPEG, []).append(time.perf_counter() - started)
+                cpus.setdefault(FFMPEG, []).append(_children_cpu() - cpu)
                 media[FFMPEG] = media_seconds(out)
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -162,12 +171,17 @@ def main() -> int:
         f"four parties, {args.seconds} s of media, one core "
         f"({'pinned' if pin else 'not pinned'}), {args.runs} runs, load average {load:.1f}"
     )
-    print(f"{'renderer':<26} {'media s':>8} {'best s':>7} {'median s':>9} {'× real time':>12}")
+    print(
+        f"{'renderer':<26} {'media s':>8} {'wall s':>7} {'CPU s':>7} "
+        f"{'× real time (wall)':>19} {'× real time (CPU)':>18}"
+    )
     for label, runs in times.items():
-        best, middle = min(runs), statistics.median(runs)
-        speeds = f"{media[label] / best:.1f} / {media[label] / middle:.1f}"
-        print(f"{label:<26} {media[label]:>8.1f} {best:>7.2f} {middle:>9.2f} {speeds:>12}")
-    print("(× real time: best run / median run)")
+        wall, cpu = statistics.median(runs), statistics.median(cpus[label])
+        print(
+            f"{label:<26} {media[label]:>8.1f} {wall:>7.2f} {cpu:>7.2f} "
+            f"{media[label] / wall:>19.1f} {media[label] / cpu:>18.1f}"
+        )
+    print("(medians of the runs; CPU s: user + system time of the renderer, all its threads)")
     if FFMPEG not in times:
         print("(ffmpeg is not installed: apt-get install ffmpeg to compare)")
     print(
