@@ -157,6 +157,7 @@ class TrackRecorder:
         self._task: asyncio.Task[None] | None = None
         # Packets are queued from construction on, so none is lost before start() runs.
         self._accepting = True
+        self._stopping = False
         self._paused = False
         self._failed = False
         # Worker-thread state (touched by one thread at a time, never by the loop).
@@ -169,7 +170,6 @@ class TrackRecorder:
         self._anchor: tuple[int, int] | None = None  # (RTP timestamp, session ms)
         self._last_pts: int | None = None
         self._last_duration = 0
-        self._keyframe_wanted_since: float | None = None
         self._last_keyframe_request = -1e9
         self._want_keyframe = False
 
@@ -189,6 +189,7 @@ class TrackRecorder:
             self._inbox.clear()
             return
         self._inbox.append(_Control.STOP)
+        self._stopping = True
         self._wake.set()
         try:
             await task
@@ -248,7 +249,7 @@ class TrackRecorder:
                 self._wake.clear()
                 batch = list(self._inbox)
                 self._inbox.clear()
-                stopping = _Control.STOP in batch
+                stopping = self._stopping  # then STOP is the batch's last item
                 if batch and not self._failed:
                     notices = await asyncio.to_thread(self._process, batch)
                     await self._dispatch(notices)
