@@ -280,3 +280,39 @@ async def test_job_progress_endpoint_answers_only_in_scope(
     assert body["result"] == {"export_id": 7}
     async with maker() as db:
         assert await db.get(Case, case["id"]) is not None
+
+
+async def test_progress_writes_are_throttled(
+    settings: Settings, maker: async_sessionmaker[AsyncSession]
+) -> None:
+    """A handler may report thousands of times; the row is written a few times a second."""
+    from sqlalchemy import event
+
+    async def chatty(job: JobContext) -> dict[str, Any]:
+        for step in range(2000):
+            await job.progress(step / 2000)
+            if step % 100 == 0:
+                await asyncio.sleep(0.05)  # about one second in all
+        return {}
+
+    writes: list[str] = []
+    engine = maker.kw["bind"].sync_engine
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE JOBS"):
+            writes.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    runner = JobRunner(settings, poll_interval_s=0.05, progress_interval_s=0.25)
+    runner.register("chatty", chatty)
+    runner.start(maker)
+    try:
+        t0 = time.monotonic()
+        job_id = await queue(maker, "chatty", {})
+        await wait_for(maker, job_id, lambda j: j.status == JobStatus.DONE)
+        elapsed = time.monotonic() - t0
+    finally:
+        await runner.stop()
+        event.remove(engine, "before_cursor_execute", count)
+    # Claim + finish + at most four progress writes a second.
+    assert 3 <= len(writes) <= 2 + 4 * elapsed + 1, (len(writes), elapsed)
