@@ -13,6 +13,7 @@ import datetime as dt
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from recording.access import session_in_scope
 from recording.transcription.accept import EDITOR_ROLES, MAX_TEXT, accept_line
 from recording.transcription.job import TRANSCRIBE_JOB, pending_job
 from recording.transcription.lines import LineView, line_in_scope, refreshed, visible_lines
@@ -109,7 +110,7 @@ async def transcript_start(request: web.Request) -> JobOut:
     ``GET /api/jobs/{id}``. A re-run replaces machine drafts, never accepted lines."""
     context = ctx(request)
     who = staff(request)
-    session, _ = await visible_lines(context.db, who, match_int(request, "session_id"))
+    session = await session_in_scope(context.db, who, match_int(request, "session_id"))
     require_role(who, *EDITOR_ROLES)
     job = await pending_job(context.db, session.id)
     if job is None:

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from recording.access import session_in_scope
 from recording.transcription.accept import EDITOR_ROLES, MAX_TEXT, accept_line
 from recording.transcription.job import TRANSCRIBE_JOB, pending_job
 from recording.transcription.lines import line_in_scope, visible_lines
@@ -53,7 +54,7 @@ async def transcript_run(request: web.Request) -> web.StreamResponse:
     """The form: queue the transcription (unless one is under way), back to the page."""
     context = ctx(request)
     who = _staff_or_login(request)
-    session, _ = await visible_lines(context.db, who, match_int(request, "session_id"))
+    session = await session_in_scope(context.db, who, match_int(request, "session_id"))
     require_role(who, *EDITOR_ROLES)
     if await pending_job(context.db, session.id) is None:
         await request.app[JOBS].enqueue(
