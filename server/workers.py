@@ -64,6 +64,7 @@ class Supervisor:
     workers: list[WorkerProcess] = field(default_factory=list)
     haproxy: subprocess.Popen[bytes] | None = None
     _stopping: bool = False
+    _haproxy_died_at: float = 0.0
 
     def addresses(self) -> list[WorkerAddress]:
         """Workers on the ports after the public one."""
@@ -168,7 +169,10 @@ class Supervisor:
                 worker.restarts += 1
                 self._start(worker)
         if self.haproxy is not None and self.haproxy.poll() is not None:
-            logger.error("HAProxy exited with %s; restarting it", self.haproxy.returncode)
+            logger.error("HAProxy exited with %s; restarting it in 2 s", self.haproxy.returncode)
+            self.haproxy = None
+            self._haproxy_died_at = now
+        if self.balancer and self.haproxy is None and now - self._haproxy_died_at >= 2.0:
             self._start_haproxy()
 
     def _stop_all(self) -> None:
