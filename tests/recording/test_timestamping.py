@@ -32,7 +32,7 @@ from recording.timestamping import (
     stamp_pending,
     token_from_response,
 )
-from recording.verify import verify_package
+from recording.verify import verify_package, verify_session
 from server.db.engine import create_engine, create_sessionmaker
 from server.db.signing import RecordingManifest, TimestampStatus
 from server.settings import Settings
@@ -219,6 +219,9 @@ async def test_manifest_stamped_when_sealed_and_in_the_package(
     report = verify_package(package)
     assert report.ok, report.problems
     assert any("by CN=Bilin Test TSA" in note for note in report.notes), report.notes
+    stored = await verify_session(db, settings, made.session_id, LocalStore(tmp_path / "rec"))
+    assert stored.ok, stored.problems
+    assert any("by CN=Bilin Test TSA" in note for note in stored.notes), stored.notes
 
     # A token over some other manifest does not pass for this one.
     other = await openssl_reply(
