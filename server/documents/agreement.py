@@ -16,6 +16,7 @@ from server.documents.schemas import AgreementForm
 from server.documents.templates import TemplateDirs
 from server.documents.vocabulary import DocumentKind, DocumentStatus
 from server.errors import Conflict, Forbidden, NotFound
+from server.workflow.timeline import record as timeline
 
 
 async def draft_agreement(
@@ -40,7 +41,7 @@ async def draft_agreement(
             form.performance_deadline.isoformat() if form.performance_deadline else ""
         ),
     }
-    return await issue_document(
+    document = await issue_document(
         db,
         case,
         DocumentKind.AGREEMENT,
@@ -50,6 +51,16 @@ async def draft_agreement(
         status=DocumentStatus.DRAFT,
         today=today,
     )
+    await timeline(
+        db,
+        case,
+        "agreement_drafted",
+        actor_id=who.staff_id,
+        document_id=document.id,
+        version=document.version,
+        sha256=document.sha256,
+    )
+    return document
 
 
 async def finalise(db: AsyncSession, who: StaffPrincipal, document_id: int) -> Document:
@@ -57,11 +68,20 @@ async def finalise(db: AsyncSession, who: StaffPrincipal, document_id: int) -> D
     document = await db.get(Document, document_id)
     if document is None:
         raise NotFound()
-    await case_in_scope(db, who, document.case_id)
+    case = await case_in_scope(db, who, document.case_id)
     if who.role not in DRAFTING_ROLES:
         raise Forbidden()
     if document.status != DocumentStatus.DRAFT:
         raise Conflict("error.document_not_draft")
     document.status = DocumentStatus.FINAL
+    await timeline(
+        db,
+        case,
+        "agreement_finalised",
+        actor_id=who.staff_id,
+        document_id=document.id,
+        version=document.version,
+        sha256=document.sha256,
+    )
     await db.flush()
     return document

@@ -44,6 +44,7 @@ from server.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFoun
 from server.hearings.seats import acting_seat
 from server.hearings.vocabulary import PRESIDING_ROLES, ParticipantRole
 from server.vocabulary import PartyRole, Role
+from server.workflow.timeline import record as timeline
 
 # Staff who may write a record in their scope after the hearing (a clerk typing it up).
 EDITING_ROLES = frozenset({Role.MEDIATOR, Role.INTAKE_CLERK, Role.ADMINISTRATOR, Role.SUPERVISOR})
@@ -423,6 +424,17 @@ async def sign_off(
     record.signed_off_at = now
     record.document_id = document.id
     record.updated_at = now
+    await timeline(
+        db,
+        case,
+        "record_signed_off",
+        actor_id=editor.staff_id,
+        actor_label=editor.name,
+        hearing_id=hearing.id,
+        record_id=record.id,
+        document_id=document.id,
+        sha256=document.sha256,
+    )
     await db.flush()
     return record, document
 
@@ -499,6 +511,8 @@ async def confirm_record(
             )
         )
     ).scalar_one_or_none()
+    case = await db.get(Case, record.case_id)
+    assert case is not None
     if existing is None:
         db.add(
             RecordConfirmation(
@@ -506,6 +520,15 @@ async def confirm_record(
                 party_id=party_principal.party_id,
                 document_sha256=document.sha256,
             )
+        )
+        await timeline(
+            db,
+            case,
+            "record_confirmed",
+            actor_label=party_principal.name,
+            record_id=record.id,
+            document_id=document.id,
+            sha256=document.sha256,
         )
         await db.flush()
     parties = list(

@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import Case, Document
+from server.db import Case, CaseEvent, Document
 from server.documents.issue import issue_document
 from server.documents.render import (
     TemplateRefused,
@@ -327,6 +327,17 @@ async def test_drafts_supersede_and_finalising_freezes(
         f"/api/documents/{third['id']}/finalise", headers={"X-CSRF-Token": csrf}
     )
     assert response.status == 200 and (await response.json())["status"] == "final"
+    kinds = (
+        await db.execute(
+            select(CaseEvent.kind).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+        )
+    ).scalars()
+    assert [k for k in kinds if k.startswith("agreement_")] == [
+        "agreement_drafted",
+        "agreement_drafted",
+        "agreement_drafted",
+        "agreement_finalised",
+    ]
     # A change after that is a new draft; the final version no longer counts.
     status, fourth = await draft(client, csrf, case.id, performance="分两期支付。")
     assert status == 201

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recording.vocabulary import RecordingStatus
-from server.db import Document, MediationRecord, RecordingSession, RecordVersion
+from server.db import CaseEvent, Document, MediationRecord, RecordingSession, RecordVersion
 from server.db.base import utcnow
 from server.settings import Settings
 from tests.server.test_hearings_support import (
@@ -276,6 +276,11 @@ async def test_sign_off_freezes_the_record_and_issues_the_document(
     assert document.hearing_id == scheduled.hearing_id
     for text in ("调解笔录", "张三", "要求赔偿三千元。", "李四", "同意赔偿。", "lz_mediator"):
         assert text in document.content
+    (event,) = (
+        await db.execute(select(CaseEvent).where(CaseEvent.kind == "record_signed_off"))
+    ).scalars()
+    assert event.actor_id == world.staff["lz_mediator"].id
+    assert event.detail["sha256"] == document.sha256
     assert document.sha256 == hashlib.sha256(document.content.encode()).hexdigest()
     # Frozen.
     keep = [{**line, "id": s["id"]} for line, s in zip(said, saved["statements"], strict=True)]
@@ -387,6 +392,10 @@ async def test_parties_confirm_the_signed_off_record_through_their_links(
         assert response.status == 200
         await db.refresh(row)
         assert row.status == "confirmed"
+        confirmed = (
+            await db.execute(select(CaseEvent).where(CaseEvent.kind == "record_confirmed"))
+        ).scalars()
+        assert sorted(e.actor_label for e in confirmed) == ["张三", "李四"]
         document = await db.get(Document, signed["document_id"])
         assert document is not None
         status, seen = await call(client, "GET", f"/api/records/{record['id']}")
