@@ -34,6 +34,14 @@ from tests.world import PASSWORD
 
 _PROBE = """(() => {
   const tick = () => {
+    try {
+      probe();
+    } catch (error) {
+      window.__probeError = String(error);
+    }
+  };
+  const timer = setInterval(tick, 10);
+  const probe = () => {
     const player = window.bilinReview;
     if (player) {
       const s = player.state();
@@ -53,14 +61,12 @@ _PROBE = """(() => {
           .length;
       }
       const all = s.tiles.every((t) => t.state === "playing" && !t.paused && t.currentTime > 0);
-      if (s.playing && all) {
+      if (window.__firstFrame && s.playing && all) {
         window.__playing = performance.now();
-        return;
+        clearInterval(timer);
       }
     }
-    requestAnimationFrame(tick);
   };
-  tick();
 })();"""
 
 
@@ -117,7 +123,13 @@ def measure(
                     "() => window.__firstFrame && window.__playing", timeout=120_000
                 )
             except PlaywrightTimeout:
-                print(page.evaluate("() => window.bilinReview.state()"), file=sys.stderr)
+                print(
+                    page.evaluate(
+                        "() => [window.__probeError, window.__firstFrame, window.__playing,"
+                        " window.bilinReview.state()]"
+                    ),
+                    file=sys.stderr,
+                )
                 raise
             got = page.evaluate(
                 "() => ({first: window.__firstFrame, playing: window.__playing,"
