@@ -10,6 +10,7 @@ Not covered here: the machine transcript (H8's job, asserted by its own tests)."
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -23,6 +24,9 @@ from tests.e2e.conftest import LiveServer, People
 from tests.e2e.helpers import enter, join, open_link, pass_device_check, wait_location
 from tests.server.test_hearings_support import APPLICANT_ID
 from tests.world import PASSWORD
+
+# Assertions wait this long (ms): the machine may be busy with other suites.
+WAIT = 30_000
 
 
 def personal_links(server: LiveServer, case_id: int) -> dict[str, str]:
@@ -70,7 +74,7 @@ def draw_signature(page: Page) -> None:
         for px, py in stroke[1:]:
             page.mouse.move(x + px * w, y + py * h, steps=5)
         page.mouse.up()
-    expect(page.locator("[data-pad-status]")).to_contain_text("3")
+    expect(page.locator("[data-pad-status]")).to_contain_text("3", timeout=WAIT)
 
 
 def admit_everyone(host: Page, waiting: list[Page]) -> None:
@@ -116,14 +120,15 @@ def test_from_hearing_to_confirmed_agreement(
     mediator.select_option("#record-speaker", label="李四（被申请人）")
     mediator.fill("#record-text", "同意赔偿三千元。")
     mediator.click("#record-add")
-    expect(mediator.locator("#record-statements .statement")).to_have_count(2)
+    expect(mediator.locator("#record-statements .statement")).to_have_count(2, timeout=WAIT)
 
     def accept(dialog: Dialog) -> None:
         dialog.accept()
 
+    expect(mediator.locator("#record-saved")).to_have_text(re.compile(r"^已保存 "), timeout=WAIT)
     mediator.once("dialog", accept)
     mediator.click("#record-signoff")
-    expect(mediator.locator("#record-signed")).to_be_visible()
+    expect(mediator.locator("#record-signed")).to_be_visible(timeout=WAIT)
 
     # The agreement: drafted from the form, then finalised.
     office = people.person()
@@ -134,7 +139,7 @@ def test_from_hearing_to_confirmed_agreement(
     office.fill("#agreement-performance", "一次性转账支付。")
     office.click("#agreement-form button[type=submit]")
     office.locator("#doc-list form[action$='/finalise'] button").first.click()
-    expect(office.locator("#doc-list")).to_contain_text("定稿")
+    expect(office.locator("#doc-list")).to_contain_text("定稿", timeout=WAIT)
 
     # Both parties sign on their own links: the applicant at a desk, the respondent on a phone.
     zhang = people.person()
@@ -144,46 +149,48 @@ def test_from_hearing_to_confirmed_agreement(
         page.wait_for_url("**/my-case")
         # The signed-off record is shown first; each party confirms it.
         page.get_by_role("button", name="确认笔录内容无误").click()
-        expect(page.locator("#records")).to_contain_text("您已确认调解笔录")
+        expect(page.locator("#records")).to_contain_text("您已确认调解笔录", timeout=WAIT)
         page.get_by_role("link", name="阅读并签名").click()
-        expect(page.locator(".doc-scroll")).to_contain_text("三千元")
+        expect(page.locator(".doc-scroll")).to_contain_text("三千元", timeout=WAIT)
         page.fill("#full_name", name)
         if page.locator("#id_tail").count():
             page.fill("#id_tail", "000011")  # wrong on purpose: refused, nothing signed
             draw_signature(page)
             page.click("[data-sign-form] button[type=submit]")
-            expect(page.locator(".alert[role=alert]")).to_contain_text("身份核对未通过")
+            expect(page.locator(".alert[role=alert]")).to_contain_text(
+                "身份核对未通过", timeout=WAIT
+            )
             page.fill("#full_name", name)
             page.fill("#id_tail", APPLICANT_ID[-6:])
         draw_signature(page)
         page.click("[data-sign-form] button[type=submit]")
         page.wait_for_url("**/my-case?signed=1*")
-        expect(page.locator("#agreement")).to_contain_text("签名成功")
+        expect(page.locator("#agreement")).to_contain_text("签名成功", timeout=WAIT)
     assert li.evaluate("document.documentElement.scrollWidth") <= 375
 
     # The mediator signs last (the centre's seal follows) and proposes the court.
     office.goto(f"{live_server.url}/cases/{case_id}/agreement")
     draw_signature(office)
     office.click("[data-sign-form] button[type=submit]")
-    expect(office.locator(".notice-ok")).to_contain_text("印章已加盖")
+    expect(office.locator(".notice-ok")).to_contain_text("印章已加盖", timeout=WAIT)
     office.select_option("#court", label="凉州区人民法院")
     office.click("#confirmation button[type=submit]")
-    expect(office.locator("#confirmation")).to_contain_text("等待当事人确认")
+    expect(office.locator("#confirmation")).to_contain_text("等待当事人确认", timeout=WAIT)
 
     # Each party confirms the joint application; only the second files it.
     zhang.goto(f"{live_server.url}/my-case")
     zhang.get_by_role("button", name="确认共同申请司法确认").click()
-    expect(zhang.locator("#confirmation")).to_contain_text("正在等待其他当事人确认")
+    expect(zhang.locator("#confirmation")).to_contain_text("正在等待其他当事人确认", timeout=WAIT)
     li.goto(f"{live_server.url}/my-case")
     li.get_by_role("button", name="确认共同申请司法确认").click()
-    expect(li.locator("#confirmation")).to_contain_text("申请已提交法院")
+    expect(li.locator("#confirmation")).to_contain_text("申请已提交法院", timeout=WAIT)
 
     # The judge: the court's queue, the review page, a confirmation hearing.
     judge = people.person()
     log_in(judge, live_server, "lz_judge", "/")
     judge.locator("#confirmations a").first.click()
-    expect(judge.locator("h1")).to_have_text("司法确认审查")
-    expect(judge.locator(".clock")).to_contain_text("剩余15天")
+    expect(judge.locator("h1")).to_have_text("司法确认审查", timeout=WAIT)
+    expect(judge.locator(".clock")).to_contain_text("剩余15天", timeout=WAIT)
     review_url = judge.url
     judge.get_by_role("link", name="安排确认听证").click()
     judge.select_option("#kind", "confirmation_hearing")
@@ -208,11 +215,11 @@ def test_from_hearing_to_confirmed_agreement(
     judge.goto(review_url)
     judge.check("input[name=decision][value=confirm]")
     judge.click("form[action$='/decide'] button[type=submit]")
-    expect(judge.locator(".notice-ok")).to_contain_text("裁定已作出")
+    expect(judge.locator(".notice-ok")).to_contain_text("裁定已作出", timeout=WAIT)
 
     # The parties see the ruling; the PDFs hold the Chinese text.
     zhang.goto(f"{live_server.url}/my-case")
-    expect(zhang.locator("#confirmation")).to_contain_text("确认调解协议有效")
+    expect(zhang.locator("#confirmation")).to_contain_text("确认调解协议有效", timeout=WAIT)
     ruling_pdf = zhang.get_by_role("link", name="下载裁定书PDF").get_attribute("href")
     agreement_pdf = zhang.locator("#agreement a[href$='.pdf']").first.get_attribute("href")
     assert ruling_pdf and agreement_pdf
