@@ -69,6 +69,7 @@ class CompositePlan:
     fps: int = 15
     preset: str = "ultrafast"
     crf: int = 28
+    encoder_threads: int = 1
 
 
 @dataclass
@@ -389,6 +390,10 @@ def render_composite(
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         video.time_base = fractions.Fraction(1, fps)
         video.options = {"preset": plan.preset, "crf": str(plan.crf)}
+        # One encoder thread: the render runs beside live media on a shared machine, and x264's
+        # frame threads handing work to each other on a busy core cost more wall time than
+        # they save (bench/export.md).
+        video.thread_count = plan.encoder_threads
         audio: Any = output.add_stream("aac", rate=AUDIO_RATE)
         audio.layout = "mono"
         audio.bit_rate = 64_000
