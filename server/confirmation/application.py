@@ -122,11 +122,22 @@ async def propose(
     return application
 
 
-async def party_application(db: AsyncSession, who: PartyPrincipal) -> ConfirmationApplication:
+async def party_application(
+    db: AsyncSession, who: PartyPrincipal, *, for_update: bool = False
+) -> ConfirmationApplication:
     """The application of ``who``'s case (:class:`NotFound` if none was proposed)."""
     application = await current_application(db, who.case_id)
     if application is None:
         raise NotFound()
+    if for_update:
+        # Two parties confirming at the same moment: the second waits for the first, then
+        # counts its confirmation too (so exactly one of them files the application).
+        await db.execute(
+            select(ConfirmationApplication.id)
+            .where(ConfirmationApplication.id == application.id)
+            .with_for_update()
+        )
+        await db.refresh(application)
     return application
 
 
@@ -139,7 +150,7 @@ async def confirm_by_party(
     template_dir: TemplateDirs,
 ) -> ConfirmationApplication:
     """``who`` confirms the joint application. Filed when this was the last party needed."""
-    application = await party_application(db, who)
+    application = await party_application(db, who, for_update=True)
     party = await db.get(Party, who.party_id)
     case = await db.get(Case, who.case_id)
     if party is None or case is None:
@@ -164,7 +175,7 @@ async def confirm_by_party(
     await db.flush()
     await record(db, case, "confirmation_party_confirmed", actor_label=party.name)
     needed = {p.id for p in await required_parties(db, case)}
-    if needed <= given | {party.id}:
+    if needed <= {c.party_id for c in await consents(db, application.id)}:
         await file_application(db, case, application, today=today, template_dir=template_dir)
     return application
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, UtcDateTime, utcnow
@@ -41,7 +41,11 @@ class DocumentSignature(Base):
     key_id: Mapped[str] = mapped_column(String(64))
     server_signature: Mapped[str] = mapped_column(String(128))
 
-    __table_args__ = (Index("ix_document_signatures_case", "case_id", "document_id"),)
+    __table_args__ = (
+        Index("ix_document_signatures_case", "case_id", "document_id"),
+        # A party signs a version once (two submits racing: the second fails whole).
+        UniqueConstraint("document_id", "party_id", name="uq_document_signatures_party"),
+    )
 
 
 class DocumentSeal(Base):

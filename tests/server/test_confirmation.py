@@ -342,3 +342,15 @@ async def test_json_api_queue_and_rejection(
     assert ruling is not None and "驳回" in ruling.content and "损害案外人" in ruling.content
     page = await (await p.li[0].get("/my-case")).text()
     assert "驳回司法确认申请" in page
+
+
+async def test_both_parties_confirming_at_once_file_exactly_once(
+    aiohttp_client: Any, settings: Settings, db: AsyncSession, world: World
+) -> None:
+    p = await propose(aiohttp_client, settings, db, world)
+    results = await asyncio.gather(confirm(p.zhang), confirm(p.li))
+    assert [status for status, _ in results] == [200, 200]
+    row = await application(db, p.application_id)
+    assert row.status == ApplicationStatus.FILED
+    assert await count(db, ApplicationConsent) == 2
+    assert await count(db, Document, Document.kind == DocumentKind.CONFIRMATION_APPLICATION) == 1

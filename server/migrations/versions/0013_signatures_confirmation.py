@@ -56,6 +56,7 @@ def upgrade() -> None:
         _fk(t, "staff_id", "staff"),
         _fk(t, "org_id", "organisations"),
         sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{t}")),
+        sa.UniqueConstraint("document_id", "party_id", name="uq_document_signatures_party"),
     )
     with op.batch_alter_table(t, schema=None) as batch_op:
         batch_op.create_index(batch_op.f(f"ix_{t}_document_id"), ["document_id"], unique=False)
