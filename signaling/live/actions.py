@@ -9,10 +9,10 @@ from recording.vocabulary import RecordingEventKind
 from server.appkeys import SETTINGS
 from signaling.media import ClosedError, NegotiationError, Participant, SdpError, TrackLabel
 
-from . import errors, recording
+from . import cluster, errors, recording
 from .events import Chat, Hand, Hello, Leave, MediaState, Publish, Speaking, SubscribeAnswer
 from .records import chat_history, chat_out, store_chat
-from .service import MEDIA_LABELS, Connection, LiveService
+from .service import MEDIA_LABELS, NAMESPACE, Connection, LiveService
 from .state import WAITING, LiveHearing, Seat
 from .turn import ice_servers_for
 
@@ -50,6 +50,7 @@ async def hello(service: LiveService, conn: Connection, _: Hello) -> dict[str, A
                 service.note(live, RecordingEventKind.JOIN, seat, seat.location)
             await _enter_media(service, live, seat)
         conn.greeted = True
+    await service.sio.enter_room(conn.sid, cluster.seat_room(seat.id), namespace=NAMESPACE)
     settings = service.app[SETTINGS]
     result = {
         "you": live.me(seat),

@@ -62,8 +62,15 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
 
 
 def create_socketio(settings: Settings) -> socketio.AsyncServer:
-    """An AsyncServer locked down: own origin only, 16 KiB messages, quick drop detection."""
+    """An AsyncServer locked down: own origin only, 16 KiB messages, quick drop detection.
+    With several workers, events to a connection on another worker go through Redis."""
+    manager = (
+        socketio.AsyncRedisManager(settings.redis_url, channel="bilin-live")
+        if settings.redis_url
+        else None
+    )
     return SocketServer(
+        client_manager=manager,
         async_mode="aiohttp",
         cors_allowed_origins=origin_check(settings),
         cors_credentials=True,

@@ -49,7 +49,7 @@ from signaling.media import (
 )
 from signaling.media import UnknownParticipant as MediaUnknownParticipant
 
-from . import errors
+from . import cluster, errors
 from .events import EVENTS, MODERATOR_EVENTS, Event
 from .ratelimit import MAX_REFUSALS, ConnectionLimits
 from .records import load_hearing, refresh_seats
@@ -112,6 +112,10 @@ class LiveService:
         self.app = app
         self.sio = sio
         self.hearings: dict[int, LiveHearing] = {}
+        # Hearings whose room this worker took over from a dead one (signaling.live.cluster),
+        # and the last state saved for each hearing.
+        self.taken_over: set[int] = set()
+        self.saved_state: dict[int, str] = {}
         self.connections: dict[str, Connection] = {}
         self._worker: MediaWorker | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -252,6 +256,8 @@ class LiveService:
                 hearing_id, participant_id = wanted, seat.id
             else:
                 self._refuse(t, "error.live_no_seat")
+        # With several workers, only the worker holding the hearing's room takes it.
+        await cluster.check_here(self, hearing_id, t)
         self.connections[sid] = Connection(
             sid=sid,
             hearing_id=hearing_id,
@@ -370,8 +376,13 @@ class LiveService:
             loaded = await load_hearing(db, hearing_id)
             if loaded is None:
                 raise errors.UnknownParticipant()
+            # A room moved here from another worker comes back as it was there.
+            await cluster.restore(self, loaded)
             live = self.hearings.setdefault(hearing_id, loaded)
             if live is loaded:
+                if hearing_id in self.taken_over:
+                    self.taken_over.discard(hearing_id)
+                    self.spawn(cluster.take_over_recording(self, live), "recording takeover")
                 return live
         await refresh_seats(db, live)
         return live
@@ -473,6 +484,7 @@ class LiveService:
 
     async def push_states(self, live: LiveHearing) -> None:
         """Send each connection of the hearing its state, if it changed since the last one."""
+        await cluster.save(self, live)
         for seat in live.connected():
             conn = self.connections.get(seat.sid or "")
             if conn is None or not conn.greeted or conn.closing:
@@ -520,6 +532,14 @@ class LiveService:
         """An invitation was revoked: whoever is in through it is out, within the second."""
         live = self.hearings.get(revocation.hearing_id)
         if live is None:
+            # Held by another worker: tell the page there at once, through Redis (that worker
+            # also evicts the seat when it polls revocations).
+            await self.sio.emit(
+                "removed",
+                {"reason": "revoked"},
+                room=cluster.seat_room(revocation.participant_id),
+                namespace=NAMESPACE,
+            )
             return
         async with live.lock:
             seat = live.seats.get(revocation.participant_id)
@@ -609,6 +629,7 @@ class LiveService:
                 continue
             if now - live.empty_since >= IDLE_FORGET_S:
                 del self.hearings[live.id]
+                await cluster.release(self, live.id)
                 room = self.worker.get_room(str(live.id))
                 if room is not None:
                     await room.close()
