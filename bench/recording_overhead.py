@@ -142,26 +142,29 @@ class RecordingServer(mf.ForwardServer):
 
 
 def table(results: list[mf.Result]) -> str:
+    """One line per run; ``added %`` compares server CPU per packet received from the
+    publishers (the work recording scales with) with the mean of the ``forward`` runs."""
     head = (
-        f"{'server':8} {'rooms':>5} {'tracks rec':>10} {'CPU s/min':>9} {'µs/pkt':>7} "
+        f"{'server':8} {'rooms':>5} {'CPU s/min':>9} {'µs/pkt in':>9} {'µs/pkt out':>10} "
         f"{'added %':>7} {'written kB/s':>12} {'loss %':>6} {'lag ms':>6}"
     )
     lines = [head, "-" * len(head)]
-    base = {r.rooms: r for r in results if r.mode == "forward"}
+    plain = [per_received(r) for r in results if r.mode == "forward"]
+    base = sum(plain) / len(plain) if plain else 0.0
     for r in results:
-        counters = r.server_counters
-        per_minute = r.server_cpu / r.seconds * 60
-        added = ""
-        if r.mode == "record" and r.rooms in base:
-            plain = base[r.rooms].server_cpu / base[r.rooms].seconds
-            added = f"{(r.server_cpu / r.seconds / plain - 1) * 100:+.1f}"
-        written = counters.get("recorded_bytes", 0) / r.seconds / 1000
+        added = f"{(per_received(r) / base - 1) * 100:+.1f}" if r.mode == "record" and base else ""
+        written = r.server_counters.get("recorded_bytes", 0) / r.seconds / 1000
         lines.append(
-            f"{r.mode:8} {r.rooms:>5} {counters.get('tracks_recorded', 0):>10} "
-            f"{per_minute:>9.2f} {r.us_per_packet:>7.1f} {added:>7} {written:>12.1f} "
-            f"{r.loss * 100:>6.2f} {counters.get('server_lag_ms', 0):>6}"
+            f"{r.mode:8} {r.rooms:>5} {r.server_cpu / r.seconds * 60:>9.2f} "
+            f"{per_received(r):>9.1f} {r.us_per_packet:>10.1f} {added:>7} {written:>12.1f} "
+            f"{r.loss * 100:>6.2f} {r.server_counters.get('server_lag_ms', 0):>6}"
         )
     return "\n".join(lines)
+
+
+def per_received(result: mf.Result) -> float:
+    """Server CPU µs per packet received from publishers in the window."""
+    return result.server_cpu / max(1, result.server_counters.get("received", 0)) * 1e6
 
 
 def offline(video: EncodedClip, audio: EncodedClip, seconds: int = 60) -> str:
