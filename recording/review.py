@@ -8,16 +8,16 @@ segments, events and transcript lines are left out exactly as if they did not ex
 
 from __future__ import annotations
 
-import importlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recording.access import MAIN_ROOM, open_sub_rooms, session_in_scope
-from recording.storage import LocalStore, RecordingStore
+from recording.storage import RecordingStore
+from recording.stores import open_store
 from recording.vocabulary import SegmentStatus, TrackKind
 from server.auth.principal import StaffPrincipal
 from server.db import Case, HearingParticipant, Staff
@@ -37,13 +37,9 @@ PLAYABLE = (SegmentStatus.CLOSED, SegmentStatus.RECOVERED, SegmentStatus.OPEN)
 
 
 def review_store(settings: Settings) -> RecordingStore:
-    """Where recording files are read from: ``recording.stores.open_store`` when that module
-    exists (the S3 option), else the data directory's local store."""
-    try:
-        stores = importlib.import_module("recording.stores")
-    except ModuleNotFoundError:
-        return LocalStore(settings.data_dir / "recordings")
-    return cast(RecordingStore, stores.open_store(settings))
+    """Where recording files are read from: the configured store (the data directory, or
+    the spool in front of an S3 bucket)."""
+    return open_store(settings)
 
 
 def content_type(track: RecordingTrack) -> str:

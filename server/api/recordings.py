@@ -155,6 +155,11 @@ async def recording_review(request: web.Request) -> ReviewOut:
     db = ctx(request).db
     who = staff(request)
     loaded = await review.load_review(db, who, match_int(request, "session_id"))
+    return await review_out(db, who, loaded)
+
+
+async def review_out(db: AsyncSession, who: StaffPrincipal, loaded: review.Review) -> ReviewOut:
+    """What ``GET /api/recordings/{id}`` answers (the page embeds the same)."""
     return ReviewOut(
         session_id=loaded.session.id,
         case_id=loaded.case.id,
@@ -186,10 +191,17 @@ async def recording_segments(request: web.Request, query: SegmentWindowQuery) ->
     """Segment ids and times around the playhead (at most ten minutes per call)."""
     db = ctx(request).db
     loaded = await review.load_review(db, staff(request), match_int(request, "session_id"))
-    to_ms = min(max(query.to_ms, query.from_ms), query.from_ms + MAX_WINDOW_MS)
-    found = await review.segments_between(db, loaded, query.from_ms, to_ms)
+    return await segment_window(db, loaded, query.from_ms, query.to_ms)
+
+
+async def segment_window(
+    db: AsyncSession, loaded: review.Review, from_ms: int, to_ms: int
+) -> SegmentWindowOut:
+    """The segments of ``loaded``'s tracks overlapping the window (at most ten minutes)."""
+    to_ms = min(max(to_ms, from_ms), from_ms + MAX_WINDOW_MS)
+    found = await review.segments_between(db, loaded, from_ms, to_ms)
     return SegmentWindowOut(
-        from_ms=query.from_ms,
+        from_ms=from_ms,
         to_ms=to_ms,
         tracks={str(track_id): rows for track_id, rows in found.items()},
     )

@@ -24,6 +24,7 @@ from recording import review
 from recording.access import CAUCUS_ROLES
 from recording.storage import MissingObject
 from server.access import CENTRE_ROLES, case_in_scope, case_scope
+from server.api.recordings import review_out, segment_window
 from server.appkeys import SETTINGS
 from server.audit.log import ChainCheck, audit, audit_once, verify_audit_chain
 from server.audit.vocabulary import AuditAction, AuditObject
@@ -41,6 +42,7 @@ logger = logging.getLogger(__name__)
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _VIEW_KEY = re.compile(r"^[0-9a-f]{32}$")
 AUDIT_PAGE_SIZE = 100
+FIRST_WINDOW_MS = 120_000
 
 
 def _staff_or_login(request: web.Request) -> StaffPrincipal:
@@ -89,11 +91,17 @@ async def review_page(request: web.Request) -> web.StreamResponse:
     db = ctx(request).db
     who = _staff_or_login(request)
     loaded = await review.load_review(db, who, match_int(request, "session_id"))
+    # The player's first data comes with the page (two round trips fewer before the first
+    # frame): the same JSON as the API's, and the segments of the first two minutes.
+    data = await review_out(db, who, loaded)
+    window = await segment_window(db, loaded, 0, FIRST_WINDOW_MS)
     return render(
         request,
         "recording/review.html",
         {
             "review": loaded,
+            "review_data": data.model_dump(mode="json"),
+            "first_window": window.model_dump(mode="json"),
             # One page view: the media endpoint audits the first fetch made with it.
             "view_key": secrets.token_hex(16),
             "can_release": who.role in CAUCUS_ROLES,
@@ -211,15 +219,18 @@ async def segment_media(request: web.Request) -> web.StreamResponse:
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     headers["Content-Length"] = str(max(0, end - start + 1))
     response = web.StreamResponse(status=status, headers=headers)
-    await response.prepare(request)
-    if request.method != "HEAD" and size > 0:
-        try:
+    try:
+        await response.prepare(request)
+        if request.method != "HEAD" and size > 0:
             async for chunk in store.read_range(segment.storage_key, start, end):
                 await response.write(chunk)
-        except MissingObject:
-            # Removed between the size and the read: the client sees a short body.
-            logger.warning("segment %s vanished while being served", segment.id)
-    await response.write_eof()
+        await response.write_eof()
+    except MissingObject:
+        # Removed between the size and the read: the client sees a short body.
+        logger.warning("segment %s vanished while being served", segment.id)
+    except ConnectionResetError:
+        # The reviewer seeked elsewhere or closed the page: nothing to answer.
+        logger.debug("segment %s: the client went away", segment.id)
     return response
 
 

@@ -80,18 +80,20 @@ class SegmentIndex {
     }
     const to = from + WINDOW_MS;
     this.pending = getJson(`/api/recordings/${sessionId}/segments?from_ms=${Math.floor(from)}&to_ms=${Math.floor(to)}`)
-      .then((body) => {
-        for (const [trackId, rows] of Object.entries(body.tracks)) {
-          if (!this.byTrack.has(trackId)) this.byTrack.set(trackId, new Map());
-          const known = this.byTrack.get(trackId);
-          for (const [id, start, end] of rows) known.set(id, { id, start, end });
-        }
-        this.windows.push([body.from_ms, body.to_ms]);
-      })
+      .then((body) => this.add(body))
       .finally(() => {
         this.pending = null;
       });
     await this.pending;
+  }
+  /** Take in one answer of the segments API. */
+  add(body) {
+    for (const [trackId, rows] of Object.entries(body.tracks)) {
+      if (!this.byTrack.has(trackId)) this.byTrack.set(trackId, new Map());
+      const known = this.byTrack.get(trackId);
+      for (const [id, start, end] of rows) known.set(id, { id, start, end });
+    }
+    this.windows.push([body.from_ms, body.to_ms]);
   }
   /** Segments of a track overlapping [from, to], in time order. */
   between(trackId, from, to) {
@@ -265,10 +267,11 @@ class TrackPlayer {
 const loadedBytes = { value: 0 };
 
 class Player {
-  constructor(data) {
+  constructor(data, firstWindow) {
     this.data = data;
     this.clock = new Clock();
     this.index = new SegmentIndex();
+    if (firstWindow) this.index.add(firstWindow);
     this.wantPlaying = false;
     this.duration = data.duration_ms;
     this.tracks = [];
@@ -370,14 +373,10 @@ async function main() {
     say(strings.unsupported);
     return;
   }
-  let data;
-  try {
-    data = await getJson(`/api/recordings/${sessionId}`);
-  } catch {
-    say(strings.load_failed);
-    return;
-  }
-  const player = new Player(data);
+  // The page brings the session's data and the first two minutes' segments with it.
+  const embedded = JSON.parse(document.getElementById("review-data").textContent);
+  const data = embedded.review;
+  const player = new Player(data, embedded.window);
   const timeline = new Timeline(data, strings, (ms) => player.seek(ms));
   const panels = new Panels(root, data, strings, sessionId, {
     seek: (ms) => player.seek(ms),
