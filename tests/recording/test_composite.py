@@ -172,3 +172,35 @@ def test_loud_voices_clip_instead_of_wrapping(tmp_path: Path) -> None:
     # the loud half-waves stay on their side.
     assert peak > 0.9
     assert np.mean(np.abs(pcm[4800:-4800]) > 0.5) > 0.5
+
+
+def test_h264_tracks_from_capture_land_on_the_session_clock(tmp_path: Path) -> None:
+    """An H264 camera as capture writes it (fragmented MP4 through the real SegmentWriter),
+    starting 3 s into the session: placeholder before, the picture after."""
+    from recording.segment_writer import SegmentWriter
+    from signaling.media.synthetic import encode_video
+
+    clip = encode_video(
+        320, 180, fps=15, seconds=2, bitrate=300_000, keyframe_interval=15, codec="libx264"
+    )
+    path = tmp_path / "000000.mp4"
+    writer = SegmentWriter(path, "video/H264")
+    step = 1000 * clip.frame_duration / clip.clock_rate
+    for index, (data, key) in enumerate(clip.frames):
+        writer.write(data, 3000 + round(index * step), key, round(step))
+    writer.close()
+    plan = CompositePlan(
+        tiles=(VideoSource("张三", "申请人", (path,)),),
+        audio=(),
+        duration_ms=5000,
+        started_at=dt.datetime(2026, 11, 28, tzinfo=dt.UTC),
+    )
+    render_composite(plan, tmp_path / "out.mp4")
+    with av.open(str(tmp_path / "out.mp4")) as container:
+        frames = [_planes(f) for f in container.decode(video=0)]
+    assert abs(len(frames) / 15 - 5.0) < 0.2
+
+    # Before: the flat grey placeholder; after: the synthetic picture (a random block pattern).
+    before, after = frames[15][0][40:120, 40:280], frames[int(4.0 * 15)][0][40:120, 40:280]
+    assert float(before.mean()) == pytest.approx(PLACEHOLDER_Y, abs=8)
+    assert float(before.std()) < 5 and float(after.std()) > 20
