@@ -112,6 +112,8 @@ def client_config(request: web.Request, page: LivePage, when: str) -> dict[str, 
     data["csrf_token"] = ctx(request).csrf_token or anon_csrf_token(request)
     data["ice_servers"] = []
     data["socket_path"] = "/socket.io/"
+    # Where the hearing's room is (another worker's path when there are several).
+    data["worker_url"] = f"/api/live/worker?hearing_id={page.hearing_id}"
     data["namespace"] = "/live"
     merged = {**translate.fallback, **translate.messages}
     data["strings"] = {k: v for k, v in merged.items() if k.startswith(CLIENT_KEY_PREFIXES)}

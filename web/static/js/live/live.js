@@ -318,6 +318,8 @@ window.bilinLive = {
   state: () => app.state,
   me: () => app.me,
   ended: () => app.ended,
+  // Which worker's socket.io path the page reached ("/socket.io/" with one process).
+  socketPath: () => (app.signal ? app.signal.socketPath : null),
 };
 
 window.addEventListener("pagehide", () => {
