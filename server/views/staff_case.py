@@ -256,7 +256,16 @@ def event_text(t: Translator, event: CaseEvent) -> tuple[str, str]:
         ), quote
     if kind == "rated":
         return t("timeline.rated", score=d.get("score", "")), quote
-    if kind in ("mediation_started", "feedback_given", "submitted_online", "declined"):
+    if kind in (
+        "mediation_started",
+        "feedback_given",
+        "submitted_online",
+        "declined",
+        "agreement_drafted",
+        "agreement_finalised",
+        "record_signed_off",
+        "record_confirmed",
+    ):
         return t(f"timeline.{kind}"), quote
     return _hearing_event_text(t, event), quote
 
