@@ -37,7 +37,6 @@ from server.db.recording import (
 )
 from server.db.routing import Routing, Supervision
 from server.db.search import CaseSearchTerm
-from server.db.signing import RecordingManifest, SigningKey
 from server.db.signature import DocumentSeal, DocumentSignature
 from server.db.signing import RecordingManifest, SigningKey
 from server.db.staff import Staff
@@ -84,12 +83,10 @@ __all__ = [
     "RecordingEvent",
     "RecordingExport",
     "RecordingManifest",
-    "RecordingManifest",
     "RecordingSegment",
     "RecordingSession",
     "RecordingTrack",
     "Routing",
-    "SigningKey",
     "SigningKey",
     "Staff",
     "Summons",
