@@ -42,10 +42,11 @@ SAID = {
     1: "I want to settle this without going to court. he has not returned the money he "
     "borrowed. I will pay for the repairs",
 }
-# Word error rate allowed per speaker. Measured on these sentences: 0.15 (mediator) and 0.2
-# (applicant); over the benchmark's 48 sentence-voice pairs it is 0.3 to 0.45 (formant-
-# synthesised speech is far from the model's training data; see bench/transcription.md).
-# 0.5 still fails a recogniser that hears the wrong track, half the words or nothing.
+# Word error rate allowed per speaker. Measured on these sentences (same voice, Opus round
+# trip): 0.32 (mediator) and 0.17 (applicant); over the benchmark's 48 sentence-voice pairs it
+# is 0.4 (formant-synthesised speech is far from the model's training data; see
+# bench/transcription.md). 0.5 still fails a recogniser that hears the wrong track, half the
+# words or nothing.
 MAX_WER = 0.5
 LATE_S = 4.0  # the applicant's microphone starts 4 s into the session
 
