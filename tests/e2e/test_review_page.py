@@ -207,3 +207,61 @@ def test_review_page_plays_every_track_on_one_clock(
     assert "申请人确认同意" in mark.inner_text()
     mark.locator(".time-link").click()
     assert abs(state(page)["masterMs"] - stopped) < 1_000
+
+
+def test_a_caucus_recording_reaches_the_court_only_after_a_confirmed_release(
+    live_server: LiveServer, people: People
+) -> None:
+    async def run() -> RecordedSession:
+        engine = create_engine(live_server.settings)
+        try:
+            async with create_sessionmaker(engine)() as db:
+                recorded = await make_recorded_session(
+                    db,
+                    live_server.world,
+                    live_server.settings.data_dir / "recordings",
+                    parties=2,
+                    seconds=4,
+                    segment_seconds=2,
+                    caucus_seconds=2,
+                    width=160,
+                    height=120,
+                    fps=10,
+                )
+                await db.commit()
+                return recorded
+        finally:
+            await engine.dispose()
+
+    recorded = live_server.call(run())
+    clerk = people.person()
+    login_and_open(clerk, live_server, recorded.session_id)
+    assert clerk.locator(".review-room").count() == 1
+    assert clerk.locator(".sealed-room").is_visible()
+    assert clerk.locator("#rv-release-form").count() == 0
+
+    mediator = people.person()
+    mediator.goto(f"{live_server.url}/login?next=/recordings/{recorded.session_id}")
+    mediator.fill("#username", "lz_mediator")
+    mediator.fill("#password", PASSWORD)
+    mediator.click("form.stack button[type=submit]")
+    wait_for(mediator, "() => window.bilinReview !== undefined")
+    assert mediator.locator(".review-room").count() == 2  # main and the caucus room
+    mediator.fill("#rv-release-reason", "司法确认需要核实背对背内容")
+    mediator.click("#rv-release-form button[type=submit]")
+    # Nothing is released before the explicit confirmation.
+    confirm = mediator.locator("#rv-release-confirm")
+    assert confirm.is_visible()
+    mediator.click("#rv-release-no")
+    assert not confirm.is_visible()
+    clerk.reload()
+    assert clerk.locator(".sealed-room").is_visible()
+    mediator.click("#rv-release-form button[type=submit]")
+    mediator.click("#rv-release-yes")
+    mediator.wait_for_selector("#rv-release-none:not([hidden])")
+    assert "已释放给法院" in mediator.locator("#review-status").inner_text()
+
+    clerk.reload()
+    wait_for(clerk, "() => window.bilinReview !== undefined")
+    assert clerk.locator(".review-room").count() == 2
+    assert clerk.locator(".sealed-room").count() == 0
