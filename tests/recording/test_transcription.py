@@ -31,7 +31,7 @@ from server.db.job import Job
 from server.db.transcript import Transcript, TranscriptLine
 from server.jobs.runner import JobRunner, enqueue
 from server.jobs.vocabulary import JobStatus
-from server.settings import Settings
+from server.settings import Settings, SettingsError
 from tests.recording.fabricate import RecordedSession, make_recorded_session
 from tests.world import World
 
@@ -351,3 +351,19 @@ def test_a_gap_between_segments_stays_silence_on_the_session_clock(tmp_path: Pat
 
     assert loud(1100, 1900) > 2000 and loud(7100, 7900) > 2000
     assert loud(2100, 6900) == 0
+
+
+def test_settings_choose_the_engine(tmp_path: Path) -> None:
+    chosen = Settings.from_env(
+        {
+            "BILIN_TRANSCRIPTION_ENGINE": "vosk",
+            "BILIN_VOSK_MODEL_DIR": str(tmp_path / "vosk-model-small-cn-0.22"),
+            "BILIN_TRANSCRIPTION_LANGUAGE": "zh-CN",
+        }
+    )
+    assert (chosen.transcription_engine, chosen.transcription_language) == ("vosk", "zh-CN")
+    assert chosen.vosk_model_dir == tmp_path / "vosk-model-small-cn-0.22"
+    default = Settings.from_env({})
+    assert (default.transcription_engine, default.vosk_model_dir) == ("pocketsphinx", None)
+    with pytest.raises(SettingsError):
+        Settings.from_env({"BILIN_TRANSCRIPTION_ENGINE": "whisper"})
