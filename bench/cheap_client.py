@@ -212,10 +212,17 @@ class CheapSubscriber:
         dtls = self.participant.subscribe_pc.getTransceivers()[0].receiver.transport
         if dtls.state != "connected":
             return False
-        pair = dtls.transport._connection._nominated.get(1)
-        if pair is None:
+        protocols = list(dtls.transport._connection._protocols)
+        if not protocols:
             return False
-        protocol = pair.protocol
+        # Every local socket, not only the nominated pair's: the server sends from its own
+        # nominated pair, which may reach another of ours.
+        for protocol in protocols:
+            self._hook(protocol)
+        self.installed = True
+        return True
+
+    def _hook(self, protocol: Any) -> None:
         previous = protocol.datagram_received
         counters = self.counters
 
@@ -237,8 +244,6 @@ class CheapSubscriber:
 
         glue._set(protocol, "datagram_received", datagram_received)
         glue._drain_reads(protocol.transport, datagram_received)
-        self.installed = True
-        return True
 
     def snapshot(self) -> tuple[int, int]:
         """(packets received, packets expected from the sequence numbers) so far."""

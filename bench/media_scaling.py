@@ -302,6 +302,10 @@ class Scaling:
             "publisher_send_drops": sum(p.dropped for r in self.rooms for p in r.publishers)
             - drops0,
             "subscriber_seq_gaps": gaps1 - gaps0,
+            "silent_publishers": sum(1 for r in self.rooms for p in r.publishers if not p.sent),
+            "subscribers_missing_streams": sum(
+                1 for r in self.rooms for s in r.subscribers if len(s.counters) < 6
+            ),
         }
         for i, _ in enumerate(self.workers):
             diagnostics[f"w{i}_runqueue_wait_ms"] = wait1[i] - wait0[i]
@@ -442,7 +446,7 @@ async def main(args: argparse.Namespace) -> None:
 def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2])
-    parser.add_argument("--start", type=int, default=6, help="rooms per worker, first step")
+    parser.add_argument("--start", type=int, default=8, help="rooms per worker, first step")
     parser.add_argument("--step", type=int, default=2, help="rooms per worker added per step")
     parser.add_argument("--max", type=int, default=40, help="rooms per worker, at most")
     parser.add_argument("--seconds", type=float, default=8.0, help="measurement window")
