@@ -22,6 +22,7 @@ const HARD_DRIFT_S = 0.1;
 const SOFT_DRIFT_S = 0.03;
 const TICK_MS = 100;
 const STALL_GIVE_UP_MS = 4_000; // a track that cannot load stops holding the clock back
+const RETRY_MS = 5_000;
 
 const root = document.getElementById("review");
 const strings = JSON.parse(document.getElementById("review-strings").textContent);
@@ -180,7 +181,9 @@ class TrackPlayer {
       }
     } catch (error) {
       console.error(error);
+      // Shown on the tile; tried again a little later (a network blip need not end it).
       this.failed = true;
+      setTimeout(() => { this.failed = false; }, RETRY_MS);
     } finally {
       this.busy = false;
     }
@@ -189,8 +192,14 @@ class TrackPlayer {
   async evict(index, playheadMs) {
     const ranges = this.element.buffered;
     if (!ranges.length) return;
-    const keepFrom = (playheadMs - BEHIND_MS) / 1000;
-    const keepTo = (playheadMs + AHEAD_MS + WINDOW_MS) / 1000;
+    // Cut on segment boundaries, so a segment is either whole in the buffer or forgotten
+    // (and fetched again if the playhead comes back to it).
+    let keepFromMs = playheadMs - BEHIND_MS;
+    let keepToMs = playheadMs + AHEAD_MS + WINDOW_MS;
+    for (const s of index.between(this.track.id, keepFromMs, keepFromMs)) keepFromMs = Math.min(keepFromMs, s.start);
+    for (const s of index.between(this.track.id, keepToMs, keepToMs)) keepToMs = Math.max(keepToMs, s.end);
+    const keepFrom = keepFromMs / 1000;
+    const keepTo = keepToMs / 1000;
     const start = ranges.start(0);
     const end = ranges.end(ranges.length - 1);
     if (start < keepFrom - 1) {
