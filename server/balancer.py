@@ -74,7 +74,8 @@ def haproxy_config(
         "    acl to_worker path_reg ^/w/[A-Za-z0-9_-]+/",
         "    http-request set-var(req.worker) path,field(3,/) if to_worker",
         "    http-request replace-path ^/w/[^/]+(/.*) \\1 if to_worker",
-        "    use_backend worker_%[var(req.worker)] if to_worker",
+        # The path was rewritten above, so the choice rests on the variable, not the ACL.
+        "    use_backend worker_%[var(req.worker)] if { var(req.worker) -m found }",
         "    default_backend any_worker",
         "",
         "backend any_worker",
