@@ -186,8 +186,9 @@ def delivered(room: Room) -> int:
 
 
 def published(room: Room) -> int:
-    """Packets the room's publishers sent so far."""
-    return sum(p.sent for p in room.publishers)
+    """Packets the room's publishers sent or tried to send so far (a dead connection's
+    packets are due too)."""
+    return sum(p.sent + p.dropped for p in room.publishers)
 
 
 class Scaling:
@@ -217,8 +218,8 @@ class Scaling:
         self.pacer = Pacer()
         self.count = 0
 
-    async def add_room(self) -> None:
-        worker = self.workers[len(self.rooms) % len(self.workers)]
+    async def add_room(self, worker: Worker | None = None) -> None:
+        worker = worker or self.workers[len(self.rooms) % len(self.workers)]
         rpc = worker.rpc
         assert rpc is not None
         room = Room(worker)
@@ -256,7 +257,9 @@ class Scaling:
                 await publisher.take_over(self.template, loop.time() + random.random() * 0.1)
                 self.pacer.publishers.append(publisher)
             for subscriber in room.subscribers:
-                assert subscriber.install()
+                # A connection that failed meanwhile stays uncounted: its packets are lost.
+                if not subscriber.install():
+                    print(f"subscriber {subscriber.participant.name} is not connected")
 
     async def measure(self) -> Step:
         args = self.args
@@ -366,6 +369,72 @@ class Scaling:
         return held, steps
 
 
+@dataclass
+class Recovery:
+    rooms: int  # rooms on the killed worker
+    detected_ms: float  # kill -> every one of its subscribers noticed the media stop
+    recovered_ms: float  # kill -> all their rooms re-placed and every stream flowing again
+
+
+async def recover(
+    args: argparse.Namespace, template: Template, video: EncodedClip, audio: EncodedClip
+) -> Recovery:
+    """Two workers, ``--recover-rooms`` rooms each; SIGKILL worker 1; its participants
+    notice (no packet for ``--silence`` s on every stream) and rejoin their rooms on
+    worker 0, as clients whose worker died would be placed again."""
+    scaling = Scaling(args, 2, template, video, audio)
+    loop = asyncio.get_running_loop()
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            for worker in scaling.workers:
+                await worker.start(tmp)
+            scaling.pacer.start()
+            while len(scaling.rooms) < 2 * args.recover_rooms:
+                await scaling.add_room()
+            await scaling.settle(scaling.rooms)
+            await asyncio.sleep(args.warmup)
+            survivor, victim = scaling.workers
+            victims = [r for r in scaling.rooms if r.worker is victim]
+            subscribers = [s for r in victims for s in r.subscribers]
+            last = {id(s): (s.snapshot()[0], loop.time()) for s in subscribers}
+            assert victim.process is not None
+            killed = loop.time()
+            victim.process.kill()
+            # Detection: every stream of every subscriber silent for --silence seconds.
+            noticed: dict[int, float] = {}
+            while len(noticed) < len(subscribers):
+                await asyncio.sleep(0.01)
+                now = loop.time()
+                for s in subscribers:
+                    count = s.snapshot()[0]
+                    if count != last[id(s)][0]:
+                        last[id(s)] = (count, now)
+                    elif id(s) not in noticed and now - last[id(s)][1] >= args.silence:
+                        noticed[id(s)] = now
+            detected = max(noticed.values()) - killed
+            gone = {id(p) for r in victims for p in r.publishers}
+            scaling.pacer.publishers = [p for p in scaling.pacer.publishers if id(p) not in gone]
+            await asyncio.gather(
+                *(c.close() for r in victims for c in r.clients), return_exceptions=True
+            )
+            scaling.rooms = [r for r in scaling.rooms if r.worker is survivor]
+            replaced = []
+            for _ in victims:
+                await scaling.add_room(survivor)
+                replaced.append(scaling.rooms[-1])
+            await scaling.settle(replaced)
+            recovered = loop.time() - killed
+        finally:
+            await scaling.pacer.stop()
+            clients = [c for r in scaling.rooms for c in r.clients]
+            await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
+            for worker in scaling.workers:
+                await worker.stop()
+            for group in scaling.groups:
+                group.remove()
+    return Recovery(len(victims), detected * 1000, recovered * 1000)
+
+
 async def make_template(video: EncodedClip, audio: EncodedClip) -> Template:
     """Record one loop of aiortc's packets from a publisher in a room of its own."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -418,6 +487,7 @@ async def main(args: argparse.Namespace) -> None:
         for workers in args.workers:
             held, steps = await Scaling(args, workers, template, video, audio).run()
             results.append((workers, held, steps))
+        recovery = await recover(args, template, video, audio) if args.recover_rooms else None
     finally:
         if loadgen_group is not None:
             loadgen_group.remove()
@@ -441,6 +511,14 @@ async def main(args: argparse.Namespace) -> None:
             print(f"{'':>7} (never reached 1 % loss up to --max)")
     if 1 in held_rooms and 2 in held_rooms:
         print(f"2 workers / 1 worker: {held_rooms[2] / held_rooms[1]:.2f}x rooms held")
+    if recovery is not None:
+        print(
+            f"worker killed (SIGKILL) with {recovery.rooms} rooms "
+            f"({recovery.rooms * 4} participants): silence noticed by all after "
+            f"{recovery.detected_ms:.0f} ms (threshold {args.silence * 1000:.0f} ms), "
+            f"all rooms rejoined on the other worker with every stream flowing after "
+            f"{recovery.recovered_ms:.0f} ms"
+        )
 
 
 def parse() -> argparse.Namespace:
@@ -454,6 +532,15 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--threshold", type=float, default=0.01, help="loss that ends a run")
     parser.add_argument(
         "--quota", type=float, default=0.5, help="cap per worker, in cores (0: no cgroup)"
+    )
+    parser.add_argument(
+        "--recover-rooms",
+        type=int,
+        default=4,
+        help="rooms per worker in the kill-a-worker run (0: skip it)",
+    )
+    parser.add_argument(
+        "--silence", type=float, default=0.5, help="seconds without media that mean 'gone'"
     )
     parser.add_argument("--shares", type=int, default=8192, help="cgroup cpu.shares")
     return parser.parse_args()
