@@ -177,9 +177,11 @@ async def audit_once(
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry | None:
     """Append unless an entry of ``action`` for this session and page view exists already
-    (checked under the head lock, so parallel first fetches write one entry)."""
-    head = await _lock_head(db)
-    seen = await db.scalar(
+    (checked under the head lock, so parallel first fetches write one entry).
+
+    Checked once before locking too: the later fetches of a view (every segment and range
+    the player asks for) then read one indexed row and write nothing."""
+    seen = (
         select(AuditEntry.id)
         .where(
             AuditEntry.session_id == session_id,
@@ -188,7 +190,10 @@ async def audit_once(
         )
         .limit(1)
     )
-    if seen is not None:
+    if await db.scalar(seen) is not None:
+        return None
+    head = await _lock_head(db)
+    if await db.scalar(seen) is not None:
         return None
     return await _append(
         db,
