@@ -230,7 +230,12 @@ async def main(args: argparse.Namespace) -> None:
     results = []
     for _ in range(args.repeat):
         for mode in ("forward", "record"):
-            result = await mf.run(mode, args.rooms, args.seconds, args.warmup, video, audio, "")
+            try:
+                result = await mf.run(mode, args.rooms, args.seconds, args.warmup, video, audio, "")
+            except TimeoutError:
+                # media_forward gives the clients 60 s to get media: a busy machine.
+                print(f"{mode}: timed out setting up the rooms (machine busy?)", flush=True)
+                continue
             results.append(result)
             print(table([result]).splitlines()[-1], result.server_counters, flush=True)
     print()
