@@ -217,13 +217,15 @@ class Scaling:
         self.rooms: list[Room] = []
         self.pacer = Pacer()
         self.count = 0
+        self.serial = 0
 
     async def add_room(self, worker: Worker | None = None) -> None:
         worker = worker or self.workers[len(self.rooms) % len(self.workers)]
         rpc = worker.rpc
         assert rpc is not None
         room = Room(worker)
-        name = f"room{len(self.rooms)}"
+        self.serial += 1
+        name = f"room{self.serial}"
         for i in range(4):
             self.count += 1
             client = SyntheticParticipant(f"{name}p{i}", self.video, self.audio)
@@ -342,7 +344,9 @@ class Scaling:
                     while len(self.rooms) < per_worker * len(self.workers):
                         await self.add_room()
                         new.append(self.rooms[-1])
-                    await self.settle(new)
+                        # aiortc's own sender is the expensive part: switch each room to
+                        # the cheap path as soon as its media flows.
+                        await self.settle([self.rooms[-1]])
                     setup = time.monotonic() - t
                     await asyncio.sleep(args.warmup)
                     step = await self.measure()
@@ -391,7 +395,7 @@ async def recover(
             scaling.pacer.start()
             while len(scaling.rooms) < 2 * args.recover_rooms:
                 await scaling.add_room()
-            await scaling.settle(scaling.rooms)
+                await scaling.settle([scaling.rooms[-1]])
             await asyncio.sleep(args.warmup)
             survivor, victim = scaling.workers
             victims = [r for r in scaling.rooms if r.worker is victim]
@@ -528,7 +532,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--step", type=int, default=2, help="rooms per worker added per step")
     parser.add_argument("--max", type=int, default=40, help="rooms per worker, at most")
     parser.add_argument("--seconds", type=float, default=8.0, help="measurement window")
-    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--threshold", type=float, default=0.01, help="loss that ends a run")
     parser.add_argument(
         "--quota", type=float, default=0.5, help="cap per worker, in cores (0: no cgroup)"
