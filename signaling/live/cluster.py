@@ -20,7 +20,7 @@ from recording.vocabulary import RecordingEventKind, RecordingStatus
 from server.appkeys import PLACEMENT, SETTINGS
 from server.db.recording import RecordingSession
 from server.i18n import Translator
-from signaling.cluster.placement import Placement
+from signaling.cluster.placement import ClusterPlacement, Placement
 from signaling.cluster.registry import NoWorkerAvailable
 from signaling.cluster.state import HearingSnapshot
 
@@ -46,7 +46,7 @@ def _refuse(t: Translator, key: str, **extra: str) -> NoReturn:
 
 async def check_here(service: LiveService, hearing_id: int, t: Translator) -> None:
     """Refuse a connection whose hearing lives on another worker (the page asks
-    ``/api/live/worker`` again and goes there); note a takeover of a dead worker's room."""
+    ``/api/live/worker`` again and goes there)."""
     where = placement(service)
     if where is None:
         return
@@ -61,11 +61,11 @@ async def check_here(service: LiveService, hearing_id: int, t: Translator) -> No
             worker=claim.worker_id,
             socket_path=where.socket_path(claim.worker_id),
         )
-    if claim.taken_over:
-        logger.warning(
-            "hearing %s taken over from worker %s", hearing_id, claim.previous or "unknown"
-        )
-        service.taken_over.add(hearing_id)
+
+
+def shared(service: LiveService) -> bool:
+    """Whether hearings are spread over several workers (Redis placement)."""
+    return isinstance(placement(service), ClusterPlacement)
 
 
 def seat_room(participant_id: int) -> str:

@@ -112,9 +112,7 @@ class LiveService:
         self.app = app
         self.sio = sio
         self.hearings: dict[int, LiveHearing] = {}
-        # Hearings whose room this worker took over from a dead one (signaling.live.cluster),
-        # and the last state saved for each hearing.
-        self.taken_over: set[int] = set()
+        # The last state saved for each hearing (signaling.live.cluster).
         self.saved_state: dict[int, str] = {}
         self.connections: dict[str, Connection] = {}
         self._worker: MediaWorker | None = None
@@ -380,8 +378,9 @@ class LiveService:
             await cluster.restore(self, loaded)
             live = self.hearings.setdefault(hearing_id, loaded)
             if live is loaded:
-                if hearing_id in self.taken_over:
-                    self.taken_over.discard(hearing_id)
+                if cluster.shared(self):
+                    # Recording left running by a worker that died (this one holds the room
+                    # now, so no other live worker can be recording it).
                     self.spawn(cluster.take_over_recording(self, live), "recording takeover")
                 return live
         await refresh_seats(db, live)
