@@ -7,11 +7,13 @@ import asyncio
 import getpass
 import logging
 import os
+import socket
 import sys
 from collections.abc import Sequence
 
 from aiohttp import web
 
+from server.logs import configure_logging
 from server.settings import Settings, SettingsError
 from server.vocabulary import Role
 
@@ -249,9 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``bilin`` console script."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    configure_logging(
+        os.environ.get("BILIN_WORKER_ID", "") or f"{socket.gethostname()}:{os.getpid()}",
+        json_lines=os.environ.get("BILIN_LOG_FORMAT", "").lower() == "json",
+        verbose=args.verbose,
     )
     if not args.verbose:
         # Each migration step would print a line before what the person asked for.

@@ -35,6 +35,7 @@ from server.hearings.invitations import Revocation, revocations_since
 from server.hearings.live import REVOCATIONS
 from server.hearings.seats import staff_seat
 from server.i18n import DEFAULT_LOCALE, Translator
+from server.logs import bind
 from server.middleware import LANG_COOKIE, pick_locale
 from signaling.media import (
     ClosedError,
@@ -335,7 +336,8 @@ class LiveService:
             async with conn.lock:
                 if conn.closing:
                     raise errors.Gone()
-                result = await handler(self, conn, payload)
+                with bind(hearing=conn.hearing_id, participant=conn.participant_id):
+                    result = await handler(self, conn, payload)
             return {"ok": True, **result}
         except errors.LiveError as exc:
             return self._refusal(conn, exc.key, exc.params)
