@@ -72,6 +72,7 @@ class RoomRecorder:
         self.handle: SinkHandle | None = None
         self.recorders: dict[str, TrackRecorder] = {}
         self.tasks: list[asyncio.Task[None]] = []
+        self.offload = os.environ.get("RECORDING_BENCH_INLINE") != "1"
 
     def track_added(self, track: TrackInfo) -> bool:
         number = len(self.recorders) + 1
@@ -83,6 +84,7 @@ class RoomRecorder:
             lambda index: segment_key(self.session, number, index, container),
             _Counted(self.totals),
             request_keyframe=self.request_keyframes,
+            offload=self.offload,
         )
         self.recorders[track.track_id] = recorder
         self.tasks.append(asyncio.ensure_future(recorder.start()))
@@ -152,7 +154,8 @@ def table(results: list[mf.Result]) -> str:
     plain = [per_received(r) for r in results if r.mode == "forward"]
     base = sum(plain) / len(plain) if plain else 0.0
     for r in results:
-        added = f"{(per_received(r) / base - 1) * 100:+.1f}" if r.mode == "record" and base else ""
+        recording = r.mode != "forward" and base
+        added = f"{(per_received(r) / base - 1) * 100:+.1f}" if recording else ""
         written = r.server_counters.get("recorded_bytes", 0) / r.seconds / 1000
         lines.append(
             f"{r.mode:8} {r.rooms:>5} {r.server_cpu / r.seconds * 60:>9.2f} "
@@ -229,7 +232,7 @@ async def main(args: argparse.Namespace) -> None:
     mf.__file__ = __file__
     results = []
     for _ in range(args.repeat):
-        for mode in ("forward", "record"):
+        for mode in args.modes:
             try:
                 result = await mf.run(mode, args.rooms, args.seconds, args.warmup, video, audio, "")
             except TimeoutError:
@@ -252,7 +255,14 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--repeat", type=int, default=1, help="alternate the two runs N times")
     parser.add_argument("--offline", action="store_true", help="only the recorder-alone figures")
-    parser.add_argument("--serve", choices=["forward", "record"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        default=["forward", "record"],
+        choices=["forward", "record", "inline"],
+        help="inline: record without the writer thread (frames muxed in the recorder's task)",
+    )
+    parser.add_argument("--serve", choices=["forward", "record", "inline"], help=argparse.SUPPRESS)
     parser.add_argument("--socket", help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -261,8 +271,10 @@ if __name__ == "__main__":
     arguments = parse()
     logging.basicConfig(level=logging.WARNING)
     if arguments.serve:
-        if arguments.serve == "record":
+        if arguments.serve in ("record", "inline"):
             mf.ForwardServer = RecordingServer  # type: ignore[misc]
+        if arguments.serve == "inline":
+            os.environ["RECORDING_BENCH_INLINE"] = "1"
         profile = os.environ.get("RECORDING_BENCH_PROFILE")
         if profile and arguments.serve == "record":
             import cProfile

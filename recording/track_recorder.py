@@ -134,6 +134,7 @@ class TrackRecorder:
         first_index: int = 0,
         flush_interval: float = 0.5,
         writer_factory: WriterFactory = SegmentWriter,
+        offload: bool = True,
     ) -> None:
         self.info = info
         self.container: Container = container_for(info.mime_type)
@@ -149,6 +150,7 @@ class TrackRecorder:
         self._cut_ms = segment_ms - int(keyframe_lead * 1000) if self._video else segment_ms
         self._flush_interval = flush_interval
         self._writer_factory = writer_factory
+        self._offload = offload
         # One offset for the recorder's lifetime: monotonic arrival → wall clock.
         self._wall_offset = time.time() - time.monotonic()
         self._ms_per_tick = 1000 / info.clock_rate
@@ -251,7 +253,10 @@ class TrackRecorder:
                 self._inbox.clear()
                 stopping = self._stopping  # then STOP is the batch's last item
                 if batch and not self._failed:
-                    notices = await asyncio.to_thread(self._process, batch)
+                    if self._offload:
+                        notices = await asyncio.to_thread(self._process, batch)
+                    else:
+                        notices = self._process(batch)
                     await self._dispatch(notices)
                     if self._want_keyframe:
                         self._want_keyframe = False
