@@ -222,6 +222,16 @@ class SessionRecorder:
 
     # -- life cycle ------------------------------------------------------------------------
 
+    def figures(self) -> tuple[int, int, int]:
+        """Bytes written by its live tracks, packets waiting to be written, and database
+        writes waiting (for ``/metrics``)."""
+        written = backlog = 0
+        for track in self._tracks.values():
+            stats = getattr(track.writer, "stats", None)
+            written += int(getattr(stats, "bytes_written", 0))
+            backlog += int(getattr(track.writer, "backlog", 0))
+        return written, backlog, self._jobs.qsize()
+
     def start(self, room: Room) -> None:
         """Start writing and attach to every open sub-room of ``room``."""
         self._writer_task = asyncio.create_task(

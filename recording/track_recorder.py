@@ -177,6 +177,11 @@ class TrackRecorder:
 
     # -- control (event loop) --------------------------------------------------------------
 
+    @property
+    def backlog(self) -> int:
+        """Packets and controls received but not yet written (the recording's lag)."""
+        return len(self._inbox)
+
     async def start(self) -> None:
         """Start writing (packets are accepted from construction on)."""
         if self._task is not None or not self._accepting:

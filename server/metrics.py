@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry, ProcessCollector, generate_late
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from server.appkeys import LIVE, SETTINGS
+from server.appkeys import LIVE, RECORDING, SETTINGS
 from signaling.media import ClosedError
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -140,6 +140,30 @@ class MediaCollector(Collector):
         )
         loss.add_metric([worker_id], totals.lost_packets / expected if expected else 0.0)
         yield loss
+        recordings = self._app.get(RECORDING)
+        if recordings is not None:
+            figures = [r.figures() for r in list(recordings.recorders.values())]
+            for name, help_text, value in (
+                ("bilin_recordings_active", "Hearings being recorded here.", len(figures)),
+                (
+                    "bilin_recording_bytes_written",
+                    "Bytes written by the tracks being recorded now.",
+                    sum(f[0] for f in figures),
+                ),
+                (
+                    "bilin_recording_backlog_packets",
+                    "Packets received but not yet written (recording lag).",
+                    sum(f[1] for f in figures),
+                ),
+                (
+                    "bilin_recording_pending_db_writes",
+                    "Segment and timeline rows waiting to be written.",
+                    sum(f[2] for f in figures),
+                ),
+            ):
+                gauge = GaugeMetricFamily(name, help_text, labels=labels)
+                gauge.add_metric([worker_id], value)
+                yield gauge
         for name, (help_text, reader) in self._app.get(EXTRA_GAUGES, {}).items():
             gauge = GaugeMetricFamily(name, help_text, labels=labels)
             gauge.add_metric([worker_id], reader())
