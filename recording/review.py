@@ -19,6 +19,7 @@ from recording.access import MAIN_ROOM, open_sub_rooms, session_in_scope
 from recording.storage import RecordingStore
 from recording.stores import open_store
 from recording.vocabulary import SegmentStatus, TrackKind
+from server.access import case_in_scope
 from server.auth.principal import StaffPrincipal
 from server.db import Case, HearingParticipant, Staff
 from server.db.recording import (
@@ -328,12 +329,20 @@ async def segment_for_playback(
 ) -> tuple[RecordingSession, RecordingSegment, RecordingTrack]:
     """A segment of the session that ``who`` may play, or :class:`NotFound` (out of scope,
     another session's segment, a sealed room and a missing file all look the same)."""
-    session = await session_in_scope(db, who, session_id)
-    segment = await db.get(RecordingSegment, segment_id)
-    if segment is None or segment.session_id != session.id or segment.status not in PLAYABLE:
+    # One query for the segment, its track and session (the player asks many times).
+    row = (
+        await db.execute(
+            select(RecordingSegment, RecordingTrack, RecordingSession)
+            .join(RecordingTrack, RecordingTrack.id == RecordingSegment.track_id)
+            .join(RecordingSession, RecordingSession.id == RecordingSegment.session_id)
+            .where(RecordingSegment.id == segment_id, RecordingSegment.session_id == session_id)
+        )
+    ).one_or_none()
+    if row is None:
         raise NotFound()
-    track = await db.get(RecordingTrack, segment.track_id)
-    if track is None:
+    segment, track, session = row
+    await case_in_scope(db, who, session.case_id)
+    if segment.status not in PLAYABLE:
         raise NotFound()
     allowed = await open_sub_rooms(db, who, session, {track.sub_room})
     if track.sub_room not in allowed:

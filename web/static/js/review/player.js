@@ -167,16 +167,18 @@ class TrackPlayer {
     if (this.busy || this.failed) return;
     this.busy = true;
     try {
-      await this.ready;
       const wanted = index.between(this.track.id, playheadMs, playheadMs + AHEAD_MS - 1);
       const next = wanted.find((s) => !this.appended.has(s.id));
       if (next) {
+        // The request goes out at once; the MediaSource opens meanwhile.
         const response = await fetch(`/recordings/${sessionId}/segments/${next.id}?v=${viewKey}`, { credentials: "same-origin" });
         if (!response.ok) throw new Error(`segment ${next.id}: ${response.status}`);
-        await this.append(await response.arrayBuffer());
+        const data = await response.arrayBuffer();
+        await this.ready;
+        await this.append(data);
         this.appended.add(next.id);
         loadedBytes.value += Number(response.headers.get("Content-Length") || 0);
-      } else {
+      } else if (this.buffer) {
         await this.evict(index, playheadMs);
       }
     } catch (error) {
@@ -284,7 +286,10 @@ class Player {
     this.wantPlaying = false;
     this.duration = data.duration_ms;
     this.tracks = [];
-    for (const track of data.tracks) {
+    // Pictures first: the browser opens six connections per server, and a tile's first
+    // frame matters more than the first syllable.
+    const ordered = [...data.tracks].sort((a, b) => (a.kind === "video" ? 0 : 1) - (b.kind === "video" ? 0 : 1));
+    for (const track of ordered) {
       const holder = root.querySelector(`[data-track="${track.id}"]`);
       if (!holder) continue;
       const element = holder.querySelector("video, audio");
