@@ -422,11 +422,11 @@ async def recover(
                 *(c.close() for r in victims for c in r.clients), return_exceptions=True
             )
             scaling.rooms = [r for r in scaling.rooms if r.worker is survivor]
-            replaced = []
-            for _ in victims:
-                await scaling.add_room(survivor)
-                replaced.append(scaling.rooms[-1])
-            await scaling.settle(replaced)
+            # The rooms rejoin at once, as their participants would (the signalling stand-in
+            # still carries one request at a time).
+            kept = len(scaling.rooms)
+            await asyncio.gather(*(scaling.add_room(survivor) for _ in victims))
+            await scaling.settle(scaling.rooms[kept:])
             recovered = loop.time() - killed
         finally:
             await scaling.pacer.stop()
