@@ -157,7 +157,8 @@ def main() -> None:
     print(
         f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}"
     )
-    print(f"{len(sentences)} sentences x {len(VOICES)} voices, Opus 32 kb/s round trip")
+    for name, _engine, said, voices in suites:
+        print(f"{name}: {len(said)} sentences x {len(voices)} voices, Opus 32 kb/s round trip")
     print(f"load average at start: {os.getloadavg()[0]:.1f} (RTF is CPU time / audio time)")
     print("WER counts words; Chinese characters and Hangul syllables count one each (CER)\n")
     run(suites)
