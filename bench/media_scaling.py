@@ -216,7 +216,6 @@ class Scaling:
             self.workers.append(Worker(i, cpus[i % len(cpus)], group))
         self.rooms: list[Room] = []
         self.pacer = Pacer()
-        self.count = 0
         self.serial = 0
 
     async def add_room(self, worker: Worker | None = None) -> None:
@@ -227,7 +226,6 @@ class Scaling:
         self.serial += 1
         name = f"room{self.serial}"
         for i in range(4):
-            self.count += 1
             client = SyntheticParticipant(f"{name}p{i}", self.video, self.audio)
             room.clients.append(client)
             await rpc("join", room=name, participant=client.name)
@@ -339,11 +337,9 @@ class Scaling:
                 self.pacer.start()
                 per_worker = args.start
                 while per_worker <= args.max:
-                    new = []
                     t = time.monotonic()
                     while len(self.rooms) < per_worker * len(self.workers):
                         await self.add_room()
-                        new.append(self.rooms[-1])
                         # aiortc's own sender is the expensive part: switch each room to
                         # the cheap path as soon as its media flows.
                         await self.settle([self.rooms[-1]])
