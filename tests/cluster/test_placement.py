@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
 from tests.cluster.conftest import Cluster, run_cluster
 
 
-async def _worker_for(url: str, link: str) -> tuple[int, dict[str, str]]:
+async def _worker_for(url: str, link: str) -> tuple[int, dict[str, Any]]:
     """Open an invitation link in a fresh browser session and ask where the hearing is."""
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         async with http.get(link) as response:
