@@ -400,6 +400,13 @@ async function main() {
   player.onTick = (ms) => panels.highlight(ms);
   timeline.render();
   window.bilinReview = player;
+  // A link to a moment (e.g. a transcript line elsewhere): /recordings/<id>#t=<ms>.
+  const seekToHash = () => {
+    const match = /^#t=(\d+)$/.exec(window.location.hash);
+    if (match) player.seek(Number(match[1]));
+  };
+  window.addEventListener("hashchange", seekToHash);
+  seekToHash();
 }
 
 main();
