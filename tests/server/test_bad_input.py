@@ -38,13 +38,14 @@ async def post_raw(
     data: bytes | str,
     content_type: str,
     csrf: str | None,
+    method: str = "POST",
     **headers: str,
 ) -> tuple[int, Any]:
-    """POST a body exactly as given."""
+    """Send a body exactly as given (POST unless told otherwise)."""
     sent = {"Content-Type": content_type, **headers}
     if csrf is not None:
         sent["X-CSRF-Token"] = csrf
-    response = await client.post(path, data=data, headers=sent)
+    response = await client.request(method, path, data=data, headers=sent)
     return response.status, await response.json()
 
 
@@ -73,32 +74,38 @@ async def test_every_operation_with_a_body_refuses_malformed_bodies(
         path = re.sub(r"\{\w+\}", str(created["case"]["id"]), op.path)
         label = f"{op.method} {op.path}"
 
-        status, body = await post_raw(client, path, '{"title": ', "application/json", token)
+        status, body = await post_raw(
+            client, path, '{"title": ', "application/json", token, op.method
+        )
         assert status == 422, label
         assert body["error"]["fields"] == {"body": "请求内容不是有效的 JSON。"}, label
 
-        status, body = await post_raw(client, path, "title=x", "text/plain", token)
+        status, body = await post_raw(client, path, "title=x", "text/plain", token, op.method)
         assert status in (403, 422), label  # 403: a cross-site form needs no JSON check
         if status == 422:
             assert body["error"]["fields"] == {
                 "body": "请求内容须为 JSON（Content-Type: application/json）。"
             }, label
 
-        status, body = await post_raw(client, path, "[1, 2]", "application/json", token)
+        status, body = await post_raw(client, path, "[1, 2]", "application/json", token, op.method)
         assert status == 422, label
         assert list(body["error"]["fields"]) == ["body"], label
 
-        status, body = await post_raw(client, path, "[" * 100_000, "application/json", token)
+        status, body = await post_raw(
+            client, path, "[" * 100_000, "application/json", token, op.method
+        )
         assert status == 422, label
         assert body["error"]["fields"] == {"body": "请求内容不是有效的 JSON。"}, label
 
-        status, body = await post_raw(client, path, '{"is_admin": true}', "application/json", token)
+        status, body = await post_raw(
+            client, path, '{"is_admin": true}', "application/json", token, op.method
+        )
         assert status == 422, label
         assert body["error"]["fields"]["is_admin"] == "不允许的字段。", label
         assert_clear(body)
 
         status, body = await post_raw(
-            client, path, "{}", "application/json", token, **{"Accept-Language": "en"}
+            client, path, "{}", "application/json", token, op.method, **{"Accept-Language": "en"}
         )
         if status == 422:
             assert_clear(body, chinese=False)
