@@ -326,8 +326,11 @@ class Scaling:
             diagnostics=diagnostics,
         )
 
-    async def run(self) -> tuple[Step | None, list[Step]]:
+    async def run(self, start: int) -> tuple[Step | None, list[Step], str]:
+        """Step up from ``start`` rooms per worker; returns the last step held, every
+        step, and why the stepping ended."""
         args = self.args
+        ended = f"never reached {args.threshold:.0%} loss up to --max {args.max} per worker"
         steps: list[Step] = []
         held: Step | None = None
         with tempfile.TemporaryDirectory() as tmp:
@@ -335,14 +338,22 @@ class Scaling:
                 for worker in self.workers:
                     await worker.start(tmp)
                 self.pacer.start()
-                per_worker = args.start
+                per_worker = start
                 while per_worker <= args.max:
                     t = time.monotonic()
-                    while len(self.rooms) < per_worker * len(self.workers):
-                        await self.add_room()
-                        # aiortc's own sender is the expensive part: switch each room to
-                        # the cheap path as soon as its media flows.
-                        await self.settle([self.rooms[-1]])
+                    try:
+                        while len(self.rooms) < per_worker * len(self.workers):
+                            await self.add_room()
+                            # aiortc's own sender is the expensive part: switch each room
+                            # to the cheap path as soon as its media flows.
+                            await self.settle([self.rooms[-1]])
+                    except TimeoutError:
+                        ended = (
+                            f"at {per_worker * len(self.workers)} rooms a new room's media "
+                            "did not start within 120 s (the load generator was saturated)"
+                        )
+                        print(ended, flush=True)
+                        break
                     setup = time.monotonic() - t
                     await asyncio.sleep(args.warmup)
                     step = await self.measure()
@@ -355,6 +366,7 @@ class Scaling:
                         flush=True,
                     )
                     if step.loss >= args.threshold:
+                        ended = f"next step {step.rooms} rooms: loss {step.loss * 100:.2f} %"
                         break
                     held = step
                     per_worker += args.step
@@ -366,7 +378,7 @@ class Scaling:
                     await worker.stop()
                 for group in self.groups:
                     group.remove()
-        return held, steps
+        return held, steps, ended
 
 
 @dataclass
@@ -482,11 +494,16 @@ async def main(args: argparse.Namespace) -> None:
         loadgen_group = CpuGroup("bilin-bench-scaling-loadgen", 0, args.shares)
         loadgen_group.add(os.getpid())
     print(HEAD, flush=True)
-    results: list[tuple[int, Step | None, list[Step]]] = []
+    results: list[tuple[int, Step | None, list[Step], str]] = []
     try:
+        start = args.start
         for workers in args.workers:
-            held, steps = await Scaling(args, workers, template, video, audio).run()
-            results.append((workers, held, steps))
+            scaling = Scaling(args, workers, template, video, audio)
+            held, steps, ended = await scaling.run(start)
+            results.append((workers, held, steps, ended))
+            if held is not None:
+                # The next configuration starts one step below this one's per-worker figure.
+                start = max(start, held.rooms // workers - args.step)
         recovery = await recover(args, template, video, audio) if args.recover_rooms else None
     finally:
         if loadgen_group is not None:
@@ -499,18 +516,18 @@ async def main(args: argparse.Namespace) -> None:
     print(HEAD)
     print("-" * len(HEAD))
     held_rooms = {}
-    for workers, held, steps in results:
+    for workers, held, steps, ended in results:
         if held is None:
-            print(f"{workers:>7} none held (first step: {steps[0].line().strip()})")
+            first = steps[0].line().strip() if steps else "-"
+            print(f"{workers:>7} none held (first step: {first}; {ended})")
             continue
         print(held.line())
         held_rooms[workers] = held.rooms
-        if steps and steps[-1] is not held:
-            print(f"{'':>7} (next step {steps[-1].rooms} rooms: loss {steps[-1].loss * 100:.2f} %)")
-        elif steps:
-            print(f"{'':>7} (never reached 1 % loss up to --max)")
+        print(f"{'':>7} ({ended})")
     if 1 in held_rooms and 2 in held_rooms:
-        print(f"2 workers / 1 worker: {held_rooms[2] / held_rooms[1]:.2f}x rooms held")
+        # When the 2-worker run ended for another reason than loss, it held at least that.
+        bound = "" if results[-1][3].startswith("next step") else "at least "
+        print(f"2 workers / 1 worker: {bound}{held_rooms[2] / held_rooms[1]:.2f}x rooms held")
     if recovery is not None:
         print(
             f"worker killed (SIGKILL) with {recovery.rooms} rooms "
@@ -526,7 +543,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2])
     parser.add_argument("--start", type=int, default=8, help="rooms per worker, first step")
     parser.add_argument("--step", type=int, default=2, help="rooms per worker added per step")
-    parser.add_argument("--max", type=int, default=40, help="rooms per worker, at most")
+    parser.add_argument("--max", type=int, default=24, help="rooms per worker, at most")
     parser.add_argument("--seconds", type=float, default=8.0, help="measurement window")
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--threshold", type=float, default=0.01, help="loss that ends a run")
