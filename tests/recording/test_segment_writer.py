@@ -112,8 +112,8 @@ def test_segment_decodes_end_to_end_on_the_session_clock(
         packets = [p for p in container.demux() if p.size]
         stored = [bytes(p) for p in packets]
         if mime == "video/H264":  # MP4 keeps NAL units length-prefixed, not Annex B
-            stored = [annex_b_units(avcc_to_annex_b(p)) for p in stored]
-            assert stored == [annex_b_units(data) for data, _ in clip.frames]
+            units = [annex_b_units(avcc_to_annex_b(p)) for p in stored]
+            assert units == [annex_b_units(data) for data, _ in clip.frames]
         else:
             assert stored == [data for data, _ in clip.frames]
         if mime.startswith("video/"):
