@@ -14,7 +14,7 @@ The load is stepped up (``--start`` rooms per worker, then ``--step`` more per w
 placed round-robin over the workers) until the loss over a measurement window reaches 1%;
 the rooms held are the last step below 1%.
 
-    .venv/bin/python bench/media_scaling.py                   # 1 then 2 workers, ~5 min
+    .venv/bin/python bench/media_scaling.py                   # 1 then 2 workers, kill run, ~6 min
     .venv/bin/python bench/media_scaling.py --workers 2 --start 8 --step 2 --quota 0.5
 """
 
