@@ -2,13 +2,17 @@
 # One command on a fresh machine: install what the tests need, start PostgreSQL, then run
 # ruff, mypy and the whole pytest suite (every database test runs on SQLite and PostgreSQL).
 # Extra arguments go to pytest, e.g. scripts/test.sh -k workflow
+# The suite runs in BILIN_TEST_PROCESSES (default 3) pytest processes: most of its time is spent
+# waiting on browsers, servers and databases, not computing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dev
 
-echo "== Starting PostgreSQL"
+echo "== Starting PostgreSQL and Redis"
 BILIN_TEST_PG_URL=$(bash scripts/postgres.sh start | tail -n 1)
 export BILIN_TEST_PG_URL
+BILIN_TEST_REDIS_URL=$(bash scripts/redis.sh start | tail -n 1)
+export BILIN_TEST_REDIS_URL
 
 echo "== ruff"
 .venv/bin/ruff check .
@@ -16,4 +20,4 @@ echo "== ruff"
 echo "== mypy"
 .venv/bin/mypy
 echo "== pytest"
-.venv/bin/pytest -q "$@"
+.venv/bin/pytest -q -n "${BILIN_TEST_PROCESSES:-3}" --dist loadgroup "$@"

@@ -60,3 +60,14 @@ def redis_url() -> str:
             raise RuntimeError("redis-server did not start")
     os.environ["BILIN_TEST_REDIS_URL"] = url
     return url
+
+
+def redis_db_url(slot: int) -> str:
+    """A Redis database of this test process's own (``slot`` 0 or 1): each pytest-xdist
+    worker gets two of the server's sixteen databases, so parallel tests never share keys."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    number = int(worker[2:]) if worker[2:].isdigit() else 0
+    index = 2 + 2 * number + slot
+    if index > 15:
+        raise RuntimeError("too many test processes for Redis' 16 databases")
+    return redis_url().rsplit("/", 1)[0] + f"/{index}"

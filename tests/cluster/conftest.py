@@ -27,7 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.postgres_server import postgres_url
-from tests.redis_server import redis_url
+from tests.redis_server import redis_db_url
 
 ROOT = Path(__file__).resolve().parents[2]
 BILIN = str(Path(sys.executable).parent / "bilin")
@@ -129,7 +129,7 @@ def run_cluster(tmp_path: Path, workers: int = 3, **env_overrides: str) -> Itera
     name = f"bilin_c_{secrets.token_hex(5)}"
     _admin(f'CREATE DATABASE "{name}"')
     database_url = postgres_url().rsplit("/", 1)[0] + "/" + name
-    redis_db = redis_url().rsplit("/", 1)[0] + "/12"
+    redis_db = redis_db_url(0)
     subprocess.run(["redis-cli", "-u", redis_db, "flushdb"], check=True, capture_output=True)
     port = _port_block(workers + 1)
     data_dir = tmp_path / "cluster"

@@ -18,6 +18,8 @@ from server.appkeys import RECORDING, SESSIONMAKER
 from server.db.recording import RecordingSegment, RecordingSession, RecordingTrack
 from tests.e2e.conftest import LiveServer, People
 from tests.e2e.helpers import join, me, wait_decoding, wait_location
+from tests.e2e.test_review_page import SYNCED, login_and_open, wait_for
+from tests.e2e.test_review_page import state as review_state
 
 Recorded = tuple[RecordingSession, list[RecordingTrack], list[RecordingSegment], Path]
 
@@ -119,6 +121,18 @@ def test_mediator_records_both_see_it_and_every_track_plays(
         frames = sum(_frames(path) for path in files)
         # Several seconds: ≥ 2 s of 20 ms audio frames, or of video at a few fps.
         assert frames >= (100 if track.kind == "audio" else 20), (track.kind, frames)
+
+    # What the browsers recorded plays in the review page, every track on one clock.
+    reviewer = people.person()
+    login_and_open(reviewer, live_server, session.id)
+    expect(reviewer.locator(".tile")).to_have_count(2)
+    reviewer.click("#rv-play")
+    wait_for(reviewer, SYNCED)
+    first = review_state(reviewer)
+    wait_for(reviewer, f"() => window.bilinReview.state().masterMs > {first['masterMs'] + 1000}")
+    wait_for(reviewer, SYNCED)
+    playing = [t for t in review_state(reviewer)["tiles"] if t["state"] == "playing"]
+    assert len(playing) == 2
 
 
 def _poll(condition: object, page: Page, within_ms: int = 20_000) -> None:

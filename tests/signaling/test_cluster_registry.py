@@ -12,12 +12,12 @@ import pytest
 from redis.asyncio import Redis
 
 from signaling.cluster.registry import NoWorkerAvailable, WorkerRegistry
-from tests.redis_server import redis_url
+from tests.redis_server import redis_db_url
 
 
 @pytest.fixture
 async def redis() -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url().rsplit("/", 1)[0] + "/14")
+    client = Redis.from_url(redis_db_url(1))
     await client.flushdb()
     yield client
     await client.flushdb()
