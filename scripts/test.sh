@@ -2,8 +2,10 @@
 # One command on a fresh machine: install what the tests need, start PostgreSQL, then run
 # ruff, mypy and the whole pytest suite (every database test runs on SQLite and PostgreSQL).
 # Extra arguments go to pytest, e.g. scripts/test.sh -k workflow
-# The suite runs in BILIN_TEST_PROCESSES (default 3) pytest processes: most of its time is spent
-# waiting on browsers, servers and databases, not computing.
+# Without arguments the suite runs in two steps: everything but the browser and cluster tests in
+# BILIN_TEST_PROCESSES (default 3) pytest processes (most of that time is spent waiting on
+# databases and servers), then the browser and cluster tests alone, with the machine to
+# themselves, since they measure media arriving in time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dev
@@ -20,4 +22,9 @@ echo "== ruff"
 echo "== mypy"
 .venv/bin/mypy
 echo "== pytest"
-.venv/bin/pytest -q -n "${BILIN_TEST_PROCESSES:-3}" --dist loadgroup "$@"
+if [ $# -gt 0 ]; then
+  .venv/bin/pytest -q "$@"
+else
+  .venv/bin/pytest -q -n "${BILIN_TEST_PROCESSES:-3}" --ignore=tests/e2e --ignore=tests/cluster
+  .venv/bin/pytest -q tests/e2e tests/cluster
+fi

@@ -26,9 +26,6 @@ from tests.e2e.helpers import join, me, wait_decoding, wait_location
 T = TypeVar("T")
 RECOVERY_LIMIT_S = 30.0
 
-# Several workers and a balancer each: one such test at a time, in one test process.
-pytestmark = pytest.mark.xdist_group("cluster")
-
 
 @pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:

@@ -9,12 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
 from tests.cluster.conftest import Cluster, run_cluster
-
-# Several workers and a balancer each: one such test at a time, in one test process.
-pytestmark = pytest.mark.xdist_group("cluster")
 
 
 async def _worker_for(url: str, link: str) -> tuple[int, dict[str, Any]]:

@@ -130,9 +130,13 @@ def test_mediator_records_both_see_it_and_every_track_plays(
     wait_for(reviewer, SYNCED)
     first = review_state(reviewer)
     wait_for(reviewer, f"() => window.bilinReview.state().masterMs > {first['masterMs'] + 1000}")
+    # Both cameras and both microphones play together (two of each).
+    wait_for(
+        reviewer,
+        """() => window.bilinReview.state().tiles.filter(
+              (t) => t.state === "playing" && !t.paused).length === 4""",
+    )
     wait_for(reviewer, SYNCED)
-    playing = [t for t in review_state(reviewer)["tiles"] if t["state"] == "playing"]
-    assert len(playing) == 2
 
 
 def _poll(condition: object, page: Page, within_ms: int = 20_000) -> None:
