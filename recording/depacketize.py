@@ -10,6 +10,7 @@ missing packet is never emitted: video then waits for the next keyframe and says
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from typing import NamedTuple
 
 from signaling.media.model import MediaPacket
@@ -82,7 +83,7 @@ def vp8_descriptor_size(payload: bytes) -> int:
     return pos
 
 
-class Depacketizer:
+class Depacketizer(ABC):
     """Turns one track's packets into frames; see :func:`depacketizer_for`."""
 
     video = False
@@ -113,11 +114,12 @@ class Depacketizer:
         if self.video:
             self.needs_keyframe = True
 
-    def _reset_frame(self) -> None:
-        pass
+    def _reset_frame(self) -> None:  # noqa: B027 (only video keeps a frame in progress)
+        """Drop a frame in progress."""
 
+    @abstractmethod
     def _push(self, packet: MediaPacket, lost: bool) -> list[Frame]:
-        raise NotImplementedError
+        """Take one in-order packet (``lost``: packets before it went missing)."""
 
 
 class OpusDepacketizer(Depacketizer):
@@ -185,14 +187,17 @@ class VideoDepacketizer(Depacketizer):
         self._reset_frame()
         self.needs_keyframe = True
 
+    @abstractmethod
     def _starts_frame(self, payload: bytes) -> bool:
-        raise NotImplementedError
+        """Whether this payload begins a frame."""
 
+    @abstractmethod
     def _strip(self, payload: bytes) -> bytes:
-        raise NotImplementedError
+        """The codec data of one payload, without its payload header."""
 
+    @abstractmethod
     def _assemble(self, parts: list[bytes]) -> tuple[bytes, bool]:
-        raise NotImplementedError
+        """One frame from its parts, and whether it is a keyframe."""
 
 
 class Vp8Depacketizer(VideoDepacketizer):
