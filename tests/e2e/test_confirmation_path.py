@@ -6,7 +6,8 @@ party; the judge finds it in the court's queue, schedules a confirmation hearing
 with the parties, and confirms; the ruling reaches the parties and the PDFs hold the Chinese
 text.
 
-Not covered here: the machine transcript (H8's job, asserted by its own tests)."""
+The hearing's speech becoming a machine transcript beside the recording is the browser test
+next to this one (test_transcript_path.py)."""
 
 from __future__ import annotations
 
