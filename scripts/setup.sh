@@ -17,8 +17,9 @@ python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || apt
 python3 -c 'import ensurepip' 2>/dev/null || apt_packages+=(python3-venv)
 python3 -c 'import zoneinfo; zoneinfo.ZoneInfo("Asia/Shanghai")' 2>/dev/null || apt_packages+=(tzdata)
 # Chinese text in PDF documents and in the composite video's names: Noto CJK; PDF layout: Pango.
-fc-list 2>/dev/null | grep -q "Noto Sans CJK" || apt_packages+=(fonts-noto-cjk fontconfig)
-ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || apt_packages+=(libpango-1.0-0 libpangoft2-1.0-0)
+# (grep reads everything: with pipefail, `grep -q` would stop early and fail the pipe.)
+fc-list 2>/dev/null | grep "Noto Sans CJK" >/dev/null || apt_packages+=(fonts-noto-cjk fontconfig)
+ldconfig -p 2>/dev/null | grep libpangoft2-1.0 >/dev/null || apt_packages+=(libpango-1.0-0 libpangoft2-1.0-0)
 if [ "$cluster" = 1 ]; then
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || apt_packages+=(postgresql)
   # Several media workers: which worker holds which room (Redis), the balancer (HAProxy).
