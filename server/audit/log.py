@@ -56,10 +56,10 @@ def _at(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def entry_hash(entry: AuditEntry) -> str:
-    """The hash an entry must carry, from its fields and ``prev_hash``."""
-    material = {
-        "v": AUDIT_VERSION,
+def _fields(entry: AuditEntry) -> dict[str, Any]:
+    """What an entry says, as plain data: the material its hash covers (with the version)
+    and the body of its line in an extract (with the hash), so the two can never differ."""
+    return {
         "seq": entry.seq,
         "at": _at(entry.at),
         "actor": {
@@ -76,6 +76,11 @@ def entry_hash(entry: AuditEntry) -> str:
         "detail": json.loads(entry.detail or "{}"),
         "prev_hash": entry.prev_hash,
     }
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    """The hash an entry must carry, from its fields and ``prev_hash``."""
+    material = {"v": AUDIT_VERSION, **_fields(entry)}
     canonical = json.dumps(material, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -258,24 +263,7 @@ async def verify_audit_chain(db: AsyncSession) -> ChainCheck:
 
 def entry_out(entry: AuditEntry) -> dict[str, Any]:
     """An entry as plain data, with its hashes (for the evidence package's extract)."""
-    return {
-        "seq": entry.seq,
-        "at": _at(entry.at),
-        "actor": {
-            "kind": entry.actor_kind,
-            "id": entry.actor_id,
-            "name": entry.actor_name,
-            "role": entry.actor_role,
-        },
-        "action": entry.action,
-        "object": {"type": entry.object_type, "id": entry.object_id},
-        "case_id": entry.case_id,
-        "session_id": entry.session_id,
-        "view_key": entry.view_key,
-        "detail": json.loads(entry.detail or "{}"),
-        "prev_hash": entry.prev_hash,
-        "hash": entry.hash,
-    }
+    return {**_fields(entry), "hash": entry.hash}
 
 
 async def audit_extract(db: AsyncSession, session_id: int) -> list[dict[str, Any]]:
