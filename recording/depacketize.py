@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from signaling.media.model import MediaPacket
@@ -84,7 +85,13 @@ def vp8_descriptor_size(payload: bytes) -> int:
 
 
 class Depacketizer(ABC):
-    """Turns one track's packets into frames; see :func:`depacketizer_for`."""
+    """Turns one track's packets into frames; see :func:`depacketizer_for`.
+
+    Packets come in arrival order. One that is late or a duplicate (its sequence number
+    behind the newest) is ignored: it was already accounted for as lost. The recorder feeds
+    a whole batch at once (:meth:`push_many`): one call per batch instead of several per
+    packet is most of what frame assembly costs on a busy media worker.
+    """
 
     video = False
 
@@ -97,15 +104,11 @@ class Depacketizer(ABC):
 
     def push(self, packet: MediaPacket) -> list[Frame]:
         """Feed one packet; returns the frames it completed (usually zero or one)."""
-        seq = packet.sequence
-        lost = False
-        if self._last_seq is not None:
-            step = (seq - self._last_seq) & 0xFFFF
-            if step == 0 or step >= 0x8000:
-                return []  # duplicate or late: already accounted for as lost
-            lost = step != 1
-        self._last_seq = seq
-        return self._push(packet, lost)
+        return self.push_many((packet,))
+
+    @abstractmethod
+    def push_many(self, packets: Iterable[MediaPacket]) -> list[Frame]:
+        """Feed packets in arrival order; returns the frames they completed."""
 
     def reset(self) -> None:
         """Forget the stream position (after a pause): video waits for a keyframe."""
@@ -117,19 +120,24 @@ class Depacketizer(ABC):
     def _reset_frame(self) -> None:  # noqa: B027 (only video keeps a frame in progress)
         """Drop a frame in progress."""
 
-    @abstractmethod
-    def _push(self, packet: MediaPacket, lost: bool) -> list[Frame]:
-        """Take one in-order packet (``lost``: packets before it went missing)."""
-
 
 class OpusDepacketizer(Depacketizer):
     """Opus: every packet is a frame; losses are simply gaps."""
 
-    def _push(self, packet: MediaPacket, lost: bool) -> list[Frame]:
-        if not packet.payload:
-            return []
-        ts = self._unwrap.extend(packet.timestamp)
-        return [Frame(packet.payload, ts, True, packet.arrival)]
+    def push_many(self, packets: Iterable[MediaPacket]) -> list[Frame]:
+        frames: list[Frame] = []
+        last = self._last_seq
+        extend = self._unwrap.extend
+        for seq, ts, _marker, payload, arrival in packets:
+            if last is not None:
+                step = (seq - last) & 0xFFFF
+                if step == 0 or step >= 0x8000:
+                    continue
+            last = seq
+            if payload:
+                frames.append(Frame(payload, extend(ts), True, arrival))
+        self._last_seq = last
+        return frames
 
 
 class VideoDepacketizer(Depacketizer):
@@ -149,37 +157,51 @@ class VideoDepacketizer(Depacketizer):
         self._ts = None
         self._broken = False
 
-    def _push(self, packet: MediaPacket, lost: bool) -> list[Frame]:
-        if lost:
-            self._lose()
-        if self._ts is not None and packet.timestamp != self._ts:
-            # A new timestamp while a frame is open: its marker packet was lost.
-            self._lose()
-        if self._ts is None:
-            self._ts = packet.timestamp
-            self._arrival = packet.arrival
-            self._broken = lost or not self._starts_frame(packet.payload)
-        try:
-            self._parts.append(self._strip(packet.payload))
-        except ValueError:
-            self._broken = True
-        if not packet.marker:
-            return []
+    def push_many(self, packets: Iterable[MediaPacket]) -> list[Frame]:
+        frames: list[Frame] = []
+        for packet in packets:
+            seq = packet.sequence
+            last = self._last_seq
+            lost = False
+            if last is not None:
+                step = (seq - last) & 0xFFFF
+                if step == 0 or step >= 0x8000:
+                    continue
+                lost = step != 1
+            self._last_seq = seq
+            if lost or (self._ts is not None and packet.timestamp != self._ts):
+                # A gap, or a new timestamp while a frame is open (its marker was lost).
+                self._lose()
+            if self._ts is None:
+                self._ts = packet.timestamp
+                self._arrival = packet.arrival
+                self._broken = lost or not self._starts_frame(packet.payload)
+            try:
+                self._parts.append(self._strip(packet.payload))
+            except ValueError:
+                self._broken = True
+            if packet.marker and (frame := self._complete()) is not None:
+                frames.append(frame)
+        return frames
+
+    def _complete(self) -> Frame | None:
+        """The frame in progress, at its marker packet (``None`` when it cannot be used)."""
+        assert self._ts is not None
         ts = self._unwrap.extend(self._ts)
         parts, broken = self._parts, self._broken
         self._reset_frame()
         if broken:
             self.frames_dropped += 1
             self.needs_keyframe = True
-            return []
+            return None
         data, keyframe = self._assemble(parts)
         if not data:
-            return []
+            return None
         if self.needs_keyframe and not keyframe:
             self.frames_dropped += 1
-            return []
+            return None
         self.needs_keyframe = False
-        return [Frame(data, ts, keyframe, self._arrival)]
+        return Frame(data, ts, keyframe, self._arrival)
 
     def _lose(self) -> None:
         if self._parts or self._ts is not None:
@@ -202,6 +224,34 @@ class VideoDepacketizer(Depacketizer):
 
 class Vp8Depacketizer(VideoDepacketizer):
     """VP8: strip the payload descriptor; the frame starts with S=1, partition 0."""
+
+    def push_many(self, packets: Iterable[MediaPacket]) -> list[Frame]:
+        # VideoDepacketizer.push_many with the VP8 steps inlined: this runs for every video
+        # packet recorded, and the calls were most of its cost.
+        frames: list[Frame] = []
+        for seq, ts, marker, payload, arrival in packets:
+            last = self._last_seq
+            lost = False
+            if last is not None:
+                step = (seq - last) & 0xFFFF
+                if step == 0 or step >= 0x8000:
+                    continue
+                lost = step != 1
+            self._last_seq = seq
+            if lost or (self._ts is not None and ts != self._ts):
+                self._lose()
+            if self._ts is None:
+                self._ts = ts
+                self._arrival = arrival
+                # A frame starts with S=1 and partition index 0.
+                self._broken = lost or not (payload and payload[0] & 0x1F == 0x10)
+            try:
+                self._parts.append(payload[vp8_descriptor_size(payload) :])
+            except ValueError:
+                self._broken = True
+            if marker and (frame := self._complete()) is not None:
+                frames.append(frame)
+        return frames
 
     def _starts_frame(self, payload: bytes) -> bool:
         return bool(payload) and bool(payload[0] & 0x10) and not payload[0] & 0x0F

@@ -146,6 +146,9 @@ class SegmentWriter:
         self.end_ms = pts_ms + max(duration_ms, 0)
         self.frames += 1
 
+    def flush(self) -> None:
+        """Nothing to do: the muxer already flushes every packet (``flush_packets``)."""
+
     @property
     def opened(self) -> bool:
         """Whether a frame has been written (the file exists)."""

@@ -23,6 +23,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recording.diskguard import DiskSpace, free_space
+from recording.flusher import RecordingFlusher
 from recording.recorder import (
     SessionRecorder,
     TrackWriterFactory,
@@ -32,11 +33,12 @@ from recording.recorder import (
 from recording.recovery import recover
 from recording.session_log import SessionClock, timeline_entry
 from recording.storage import LocalStore
+from recording.track_recorder import TrackRecorder
 from recording.vocabulary import RecordingEventKind, RecordingStatus
 from server.db.base import utcnow
 from server.db.recording import RecordingSession
 from server.settings import Settings
-from signaling.media import Room
+from signaling.media import Room, TrackInfo
 
 logger = logging.getLogger(__name__)
 
@@ -90,21 +92,19 @@ def default_seal() -> SealFunction | None:
     return seal
 
 
-def default_writer_factory() -> TrackWriterFactory:
-    """Track recorders from :mod:`recording.track_recorder`."""
-    module = importlib.import_module("recording.track_recorder")
-    track_recorder: Any = module.TrackRecorder
+def default_writer_factory(flusher: RecordingFlusher | None = None) -> TrackWriterFactory:
+    """Track recorders (:class:`TrackRecorder`), all flushed by ``flusher``."""
 
     def make(
-        info: Any,
+        info: TrackInfo,
         origin: float,
         spool: LocalStore,
         key_for: Callable[[int], str],
         events: Any,
         request_keyframe: Callable[[], None],
         segment_seconds: float,
-    ) -> Any:
-        return track_recorder(
+    ) -> TrackRecorder:
+        return TrackRecorder(
             info,
             origin,
             spool,
@@ -112,6 +112,7 @@ def default_writer_factory() -> TrackWriterFactory:
             events,
             request_keyframe=request_keyframe,
             segment_seconds=segment_seconds,
+            flusher=flusher,
         )
 
     return make
@@ -137,6 +138,8 @@ class RecordingService:
         self.seal = seal if seal is not None else default_seal()
         # Makes track recorders (default: recording.track_recorder.TrackRecorder).
         self.factory = writer_factory
+        # One flusher writes every track of this worker: one thread hop per interval.
+        self.flusher = RecordingFlusher()
         self.recorders: dict[int, SessionRecorder] = {}
         self.states: dict[int, RecordingState] = {}
         self.listeners: list[Listener] = []
@@ -176,6 +179,7 @@ class RecordingService:
                 await self._guard
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.flusher.stop()
 
     def _lock(self, hearing_id: int) -> asyncio.Lock:
         return self._locks.setdefault(hearing_id, asyncio.Lock())
@@ -183,7 +187,7 @@ class RecordingService:
     def writer_factory(self) -> TrackWriterFactory:
         """The track recorder factory (resolved on first use)."""
         if self.factory is None:
-            self.factory = default_writer_factory()
+            self.factory = default_writer_factory(self.flusher)
         return self.factory
 
     # -- what the live layer asks ----------------------------------------------------------

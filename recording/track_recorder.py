@@ -1,11 +1,13 @@
 """Records one track: forwarded packets → frames → session-clock segment files.
 
-:meth:`TrackRecorder.on_packet` runs on the forwarding path and only appends to a queue. A
-task owned by the recorder drains the queue every ``flush_interval`` seconds and hands the
-batch to a worker thread, which assembles frames (:mod:`recording.depacketize`) and muxes
-them (:mod:`recording.segment_writer`): the event loop never waits on the disk or the muxer.
-What happens (segment opened/closed, failure) is reported back on the event loop through
-:class:`TrackRecorderEvents`.
+:meth:`TrackRecorder.on_packet` runs on the forwarding path and only appends to a queue.
+Every ``flush_interval`` seconds a :class:`recording.flusher.RecordingFlusher` (one per media
+worker, shared by all its recorders) takes the queue: for VP8 and Opus, frames are assembled
+(:mod:`recording.depacketize`) and framed as WebM (:mod:`recording.webm_writer`) on the event
+loop, and only the file work (write, hash, close) goes to a thread, where it runs without the
+GIL; for H264 the whole batch is muxed by PyAV in that thread
+(:mod:`recording.segment_writer`). The loop never waits on the disk. What happened (segment
+opened/closed, failure) is reported back on the loop through :class:`TrackRecorderEvents`.
 
 Session clock: the first frame's arrival (``time.monotonic()``, converted to wall time with
 an offset captured once) minus ``session_origin`` gives its session time; later frames advance
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import enum
+import functools
 import inspect
 import logging
 import time
@@ -28,9 +31,11 @@ from typing import Protocol
 
 from signaling.media.model import MediaPacket, TrackInfo
 
-from .depacketize import Depacketizer, Frame, depacketizer_for
+from .depacketize import Depacketizer, depacketizer_for
+from .flusher import RecordingFlusher
 from .segment_writer import Container, SegmentWriter, container_for
 from .storage import LocalStore
+from .webm_writer import WebmSegmentWriter
 
 logger = logging.getLogger(__name__)
 
@@ -91,8 +96,58 @@ class _Failed:
     error: BaseException
 
 
-_Notice = _Opened | _Closed | _Failed
-WriterFactory = Callable[[Path, str], SegmentWriter]
+@dataclass(frozen=True)
+class _Closing:
+    """A segment cut on the loop whose file is closed (and its hash taken) in the thread."""
+
+    writer: TrackSegmentWriter
+    index: int
+    key: str
+    start_ms: int
+    end_ms: int
+
+
+_Notice = _Opened | _Closed | _Failed | _Closing
+
+
+class TrackSegmentWriter(Protocol):
+    """One segment file being written (:class:`WebmSegmentWriter` or :class:`SegmentWriter`)."""
+
+    start_ms: int | None
+    end_ms: int | None
+
+    def write(self, data: bytes, pts_ms: int, keyframe: bool, duration_ms: int = 0) -> None:
+        """Add one frame at ``pts_ms`` on the session clock."""
+        ...
+
+    def flush(self) -> None:
+        """Put what was written so far in the file (once per batch)."""
+        ...
+
+    def close(self) -> tuple[int, str]:
+        """Finish the file: its size and SHA-256 (hex)."""
+        ...
+
+    def abort(self) -> None:
+        """Close after a failure, ignoring errors."""
+        ...
+
+
+def defers_io(writer_factory: WriterFactory, mime_type: str) -> bool:
+    """Whether the writers ``writer_factory`` makes for ``mime_type`` only frame bytes in
+    :meth:`~TrackSegmentWriter.write` and leave the file to ``flush`` and ``close``."""
+    return writer_factory is segment_writer_for and container_for(mime_type) == "webm"
+
+
+WriterFactory = Callable[[Path, str], TrackSegmentWriter]
+
+
+def segment_writer_for(path: Path, mime_type: str) -> TrackSegmentWriter:
+    """The writer of a segment: WebM written directly for VP8 and Opus (a few bytes of
+    framing per frame), PyAV's fragmented-MP4 muxer for H264."""
+    if container_for(mime_type) == "webm":
+        return WebmSegmentWriter(path, mime_type)
+    return SegmentWriter(path, mime_type)
 
 
 @dataclass
@@ -133,8 +188,9 @@ class TrackRecorder:
         keyframe_lead: float = 0.5,
         first_index: int = 0,
         flush_interval: float = 0.5,
-        writer_factory: WriterFactory = SegmentWriter,
+        writer_factory: WriterFactory = segment_writer_for,
         offload: bool = True,
+        flusher: RecordingFlusher | None = None,
     ) -> None:
         self.info = info
         self.container: Container = container_for(info.mime_type)
@@ -148,24 +204,29 @@ class TrackRecorder:
         segment_ms = int(segment_seconds * 1000)
         # Video: a keyframe is asked for, and the first one taken, from here on.
         self._cut_ms = segment_ms - int(keyframe_lead * 1000) if self._video else segment_ms
-        self._flush_interval = flush_interval
         self._writer_factory = writer_factory
         self._offload = offload
+        # WebM: frames are assembled and framed on the loop (cheap, and the packets are
+        # still there), and only the file work goes to a thread, where it runs without the
+        # GIL. Otherwise (PyAV's MP4 muxer writes as it muxes) the whole batch goes there.
+        self._split = offload and defers_io(writer_factory, info.mime_type)
         # One offset for the recorder's lifetime: monotonic arrival → wall clock.
         self._wall_offset = time.time() - time.monotonic()
         self._ms_per_tick = 1000 / info.clock_rate
         self._inbox: collections.deque[MediaPacket | _Control] = collections.deque()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._owns_flusher = flusher is None
+        self._flusher = flusher or RecordingFlusher(flush_interval, offload=offload)
+        self._stopped = asyncio.Event()
+        self._started = False
         # Packets are queued from construction on, so none is lost before start() runs.
         self._accepting = True
-        self._stopping = False
         self._paused = False
         self._failed = False
-        # Worker-thread state (touched by one thread at a time, never by the loop).
+        # Writing state: touched by one thread at a time (the loop, or the writer thread
+        # while the loop awaits it).
         self._depacketizer: Depacketizer = depacketizer_for(info.mime_type)
         self._next_index = first_index
-        self._writer: SegmentWriter | None = None
+        self._writer: TrackSegmentWriter | None = None
         self._segment_index = 0
         self._segment_key = ""
         self._segment_start = 0
@@ -184,27 +245,27 @@ class TrackRecorder:
 
     async def start(self) -> None:
         """Start writing (packets are accepted from construction on)."""
-        if self._task is not None or not self._accepting:
+        if self._started or not self._accepting:
             return
-        self._task = asyncio.create_task(self._run(), name=f"record {self.info.track_id}")
+        self._started = True
+        self._flusher.add(self)
 
     async def stop(self) -> None:
-        """Write what is queued, close the open segment (reported), and end the task."""
+        """Write what is queued, close the open segment (reported), and leave the flusher."""
         self._accepting = False
-        task = self._task
-        if task is None:
+        if not self._started:
             self._inbox.clear()
             return
-        self._inbox.append(_Control.STOP)
-        self._stopping = True
-        self._wake.set()
-        try:
-            await task
-        except asyncio.CancelledError:
-            if not task.done():
-                raise
-        finally:
-            self._task = None
+        if not self._stopped.is_set():
+            self._inbox.append(_Control.STOP)
+            if self._flusher.running:
+                self._flusher.wake()
+                await self._stopped.wait()
+            else:  # the flusher was stopped first: this recorder's last round, here
+                await self._flusher.flush([self])
+        self._flusher.discard(self)
+        if self._owns_flusher:
+            await self._flusher.stop()
 
     def pause(self) -> None:
         """Stop writing (the open segment is closed); nothing is written until resume."""
@@ -212,7 +273,6 @@ class TrackRecorder:
             return
         self._paused = True
         self._inbox.append(_Control.PAUSE)
-        self._wake.set()
 
     def resume(self) -> None:
         """Write again, from the next keyframe on (one is requested now)."""
@@ -220,7 +280,6 @@ class TrackRecorder:
             return
         self._paused = False
         self._inbox.append(_Control.RESUME)
-        self._wake.set()
         if self._video:
             self._ask_keyframe()
 
@@ -238,44 +297,43 @@ class TrackRecorder:
         """One packet of the track, from the forwarding path: queued, never blocks."""
         if not self._accepting or self._paused:
             return
-        if len(self._inbox) >= MAX_QUEUE:
+        inbox = self._inbox
+        if len(inbox) >= MAX_QUEUE:
             self.stats.packets_dropped += 1
             return
-        self._inbox.append(packet)
-        self.stats.packets += 1
-        if not self._wake.is_set():
-            self._wake.set()
+        inbox.append(packet)
 
-    # -- the task --------------------------------------------------------------------------
+    # -- batches (driven by the flusher) ----------------------------------------------------
 
-    async def _run(self) -> None:
-        try:
-            stopping = False
-            while not stopping:
-                await self._wake.wait()
-                self._wake.clear()
-                batch = list(self._inbox)
-                self._inbox.clear()
-                stopping = self._stopping  # then STOP is the batch's last item
-                if batch and not self._failed:
-                    if self._offload:
-                        notices = await asyncio.to_thread(self._process, batch)
-                    else:
-                        notices = self._process(batch)
-                    await self._dispatch(notices)
-                    if self._want_keyframe:
-                        self._want_keyframe = False
-                        self._ask_keyframe()
-                if not stopping:
-                    # Let packets gather: one thread hop per interval, not per packet.
-                    await asyncio.sleep(self._flush_interval)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("recorder of track %s stopped", self.info.track_id)
-            self._accepting = False
-        finally:
-            logger.debug("recorder of track %s exited", self.info.track_id)
+    def prepare_batch(self) -> Callable[[], list[_Notice]] | None:
+        """(The flusher, on the loop.) Take what was queued and, for WebM, frame it here;
+        returns the file work left for the writer thread, or ``None`` when idle."""
+        inbox = self._inbox
+        if not inbox:
+            return None
+        batch = list(inbox)
+        inbox.clear()
+        self.stats.packets += len(batch)
+        if self._failed:
+            return list
+        if self._split:
+            return functools.partial(self._write_files, self._process(batch))
+        return functools.partial(self._process_and_write, batch)
+
+    async def finish_batch(self, result: object) -> None:
+        """(The flusher, back on the loop.) Report the batch's events; ask for a keyframe if
+        the stream needs one; mark the recorder stopped after its STOP."""
+        notices: list[_Notice] = result  # type: ignore[assignment]
+        await self._dispatch(notices)
+        if self._want_keyframe:
+            self._want_keyframe = False
+            self._ask_keyframe()
+        if self._stop_queued():
+            self._stopped.set()
+
+    def _stop_queued(self) -> bool:
+        # STOP is the last thing ever queued; once its batch is done nothing is left.
+        return not self._accepting and not self._inbox
 
     async def _dispatch(self, notices: list[_Notice]) -> None:
         for notice in notices:
@@ -291,8 +349,10 @@ class TrackRecorder:
                         notice.size,
                         notice.sha256,
                     )
-                else:
+                elif isinstance(notice, _Failed):
                     result = self._events.failed(notice.error)
+                else:  # a _Closing is always turned into a _Closed by _write_files
+                    continue
                 if inspect.isawaitable(result):
                     await result
             except Exception:
@@ -312,42 +372,124 @@ class TrackRecorder:
     def _process(self, batch: list[MediaPacket | _Control]) -> list[_Notice]:
         notices: list[_Notice] = []
         depacketizer = self._depacketizer
-        push, write = depacketizer.push, self._write
         try:
-            for item in batch:
-                if type(item) is _Control:
-                    if item is _Control.RESUME:
-                        depacketizer.reset()
-                    else:
-                        self._close_segment(notices)
+            run_start = 0
+            for position, item in enumerate(batch):
+                if type(item) is not _Control:
                     continue
-                for frame in push(item):  # type: ignore[arg-type]
-                    write(frame, notices)
-                if depacketizer.needs_keyframe:
-                    self._keyframe_due()
+                self._write_packets(batch[run_start:position], notices)
+                run_start = position + 1
+                if item is _Control.RESUME:
+                    depacketizer.reset()
+                else:
+                    self._close_segment(notices)
+            self._write_packets(batch[run_start:] if run_start else batch, notices)
         except Exception as error:
-            self._failed = True
-            self._accepting = False
-            if self._writer is not None:
-                self._writer.abort()
-                self._writer = None
-            logger.error("recording track %s failed: %s", self.info.track_id, error)
-            notices.append(_Failed(error))
-        self.stats.frames_dropped = self._depacketizer.frames_dropped
+            self._fail(error, notices)
+        self.stats.frames_dropped = depacketizer.frames_dropped
         return notices
 
-    def _session_ms(self, timestamp: int, arrival: float) -> int:
-        arrival_ms = (arrival + self._wall_offset - self.session_origin) * 1000
-        anchor = self._anchor
-        if anchor is not None:
-            pts = anchor[1] + round((timestamp - anchor[0]) * self._ms_per_tick)
-            if -REANCHOR_MS <= pts - arrival_ms <= REANCHOR_MS:
-                return pts
-            logger.info(
-                "track %s: clock re-anchored (%d ms off)", self.info.track_id, pts - arrival_ms
-            )
-        self._anchor = (timestamp, round(arrival_ms))
-        return round(arrival_ms)
+    def _process_and_write(self, batch: list[MediaPacket | _Control]) -> list[_Notice]:
+        return self._write_files(self._process(batch))
+
+    def _write_files(self, notices: list[_Notice]) -> list[_Notice]:
+        """The file work of a batch: close the segments it cut (their hashes become the
+        ``_Closed`` notices), then put the open segment's new frames in its file. One write
+        per file per batch: that is what a crash may lose."""
+        done: list[_Notice] = []
+        try:
+            for notice in notices:
+                if isinstance(notice, _Closing):
+                    size, digest = notice.writer.close()
+                    self.stats.bytes_written += size
+                    self.stats.segments += 1
+                    done.append(
+                        _Closed(
+                            notice.index, notice.key, notice.start_ms, notice.end_ms, size, digest
+                        )
+                    )
+                else:
+                    done.append(notice)
+            if self._writer is not None and not self._failed:
+                self._writer.flush()
+        except Exception as error:
+            for notice in notices[len(done) :]:
+                if isinstance(notice, _Closing):
+                    notice.writer.abort()
+            self._fail(error, done)
+        return done
+
+    def _fail(self, error: BaseException, notices: list[_Notice]) -> None:
+        self._failed = True
+        self._accepting = False
+        if self._writer is not None:
+            self._writer.abort()
+            self._writer = None
+        logger.error("recording track %s failed: %s", self.info.track_id, error)
+        notices.append(_Failed(error))
+
+    def _write_packets(self, packets: list[MediaPacket | _Control], notices: list[_Notice]) -> None:
+        """Assemble ``packets`` (no controls among them) into frames and write them.
+
+        One loop per batch, with the session clock and the cut inlined: this runs for every
+        frame recorded, and a few calls per frame were a large share of recording's cost.
+        """
+        if not packets:
+            return
+        depacketizer = self._depacketizer
+        frames = depacketizer.push_many(packets)  # type: ignore[arg-type]
+        if depacketizer.needs_keyframe:
+            self._keyframe_due()
+        video = self._video
+        ms_per_tick = self._ms_per_tick
+        base_ms = (self._wall_offset - self.session_origin) * 1000
+        written = 0
+        for data, timestamp, keyframe, arrival in frames:
+            # Session time: RTP time from the anchor, re-anchored on arrival when they part.
+            arrival_ms = arrival * 1000 + base_ms
+            anchor = self._anchor
+            if anchor is not None:
+                pts = anchor[1] + round((timestamp - anchor[0]) * ms_per_tick)
+                if not -REANCHOR_MS <= pts - arrival_ms <= REANCHOR_MS:
+                    logger.info(
+                        "track %s: clock re-anchored (%d ms off)",
+                        self.info.track_id,
+                        pts - arrival_ms,
+                    )
+                    anchor = None
+            if anchor is None:
+                pts = round(arrival_ms)
+                self._anchor = (timestamp, pts)
+            last = self._last_pts
+            duration = self._last_duration
+            if last is not None:
+                step = pts - last
+                if step <= 0:
+                    pts = last + 1  # never backwards, whatever the clock did
+                elif step < 1000:
+                    duration = step
+            writer = self._writer
+            if writer is not None and pts - self._segment_start >= self._cut_ms:
+                if keyframe or not video:
+                    self._close_segment(notices, pts)
+                    writer = None
+                else:
+                    self._keyframe_due()
+            if writer is None:
+                if video and not keyframe:
+                    self._keyframe_due()
+                    continue
+                writer = self._open_segment(pts)
+                writer.write(data, pts, keyframe, duration)
+                notices.append(_Opened(self._segment_index, self._segment_key, pts))
+            else:
+                writer.write(data, pts, keyframe, duration)
+            written += 1
+            self._last_pts = pts
+            self._last_duration = duration
+            if keyframe and video:
+                self._last_keyframe_request = -1e9
+        self.stats.frames += written
 
     def _keyframe_due(self) -> None:
         now = time.monotonic()
@@ -355,43 +497,14 @@ class TrackRecorder:
             self._last_keyframe_request = now
             self._want_keyframe = True
 
-    def _write(self, frame: Frame, notices: list[_Notice]) -> None:
-        data, timestamp, keyframe, arrival = frame
-        pts = self._session_ms(timestamp, arrival)
-        last = self._last_pts
-        duration = self._last_duration
-        if last is not None:
-            step = pts - last
-            if step <= 0:
-                pts = last + 1  # never backwards, whatever the clock did
-            elif step < 1000:
-                duration = step
-        writer = self._writer
-        if writer is not None and pts - self._segment_start >= self._cut_ms:
-            if keyframe or not self._video:
-                self._close_segment(notices, pts)
-                writer = None
-            else:
-                self._keyframe_due()
-        if writer is None:
-            if self._video and not keyframe:
-                self._keyframe_due()
-                return
-            index = self._next_index
-            self._next_index += 1
-            key = self._key_for(index)
-            writer = self._writer_factory(self._spool.path(key), self.info.mime_type)
-            self._writer, self._segment_index, self._segment_key = writer, index, key
-            self._segment_start = pts
-            writer.write(data, pts, keyframe, duration)
-            notices.append(_Opened(index, key, pts))
-        else:
-            writer.write(data, pts, keyframe, duration)
-        self._last_pts = pts
-        self._last_duration = duration
-        if keyframe and self._video:
-            self._last_keyframe_request = -1e9
-        self.stats.frames += 1
+    def _open_segment(self, start_ms: int) -> TrackSegmentWriter:
+        index = self._next_index
+        self._next_index += 1
+        key = self._key_for(index)
+        writer = self._writer_factory(self._spool.path(key), self.info.mime_type)
+        self._writer, self._segment_index, self._segment_key = writer, index, key
+        self._segment_start = start_ms
+        return writer
 
     def _close_segment(self, notices: list[_Notice], cut_ms: int | None = None) -> None:
         """Close the open segment; a cut ends it where the next one starts."""
@@ -401,6 +514,12 @@ class TrackRecorder:
         end_ms = writer.end_ms if writer.end_ms is not None else writer.start_ms
         if cut_ms is not None:
             end_ms = cut_ms
+        if getattr(writer, "defers_io", False):
+            # Its file is closed in _write_files, after the frames framed so far.
+            notices.append(
+                _Closing(writer, self._segment_index, self._segment_key, writer.start_ms, end_ms)
+            )
+            return
         size, digest = writer.close()
         self.stats.bytes_written += size
         self.stats.segments += 1

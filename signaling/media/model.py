@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 TrackLabel = Literal["microphone", "camera", "screen"]
 """What a published track carries: the page shows a screen share differently."""
@@ -43,12 +43,12 @@ class SubscribeOffer:
     slots: tuple[SlotInfo, ...]
 
 
-@dataclass(frozen=True)
-class MediaPacket:
+class MediaPacket(NamedTuple):
     """One encoded RTP payload handed to an in-process sink (a recorder).
 
     ``sequence`` and ``timestamp`` are rewritten like a subscriber's: continuous from the
-    first packet the sink received, starting at a keyframe.
+    first packet the sink received, starting at a keyframe. A named tuple: one is made per
+    recorded packet on the forwarding path, where a frozen dataclass costs over twice as much.
     """
 
     sequence: int

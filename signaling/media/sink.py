@@ -45,21 +45,51 @@ class SinkDownstream(Downstream):
 
     def __init__(self, sink: MediaSink, info: TrackInfo) -> None:
         super().__init__()
-        self._sink = sink
+        self._on_packet = sink.on_packet
         self._info = info
 
-    def _emit(self, seq: int, ts: int, b0: int, b1: int, payload: bytes) -> None:
+    def forward(
+        self, ext: int, ts: int, b0: int, b1: int, payload: bytes, key: bool, now: float
+    ) -> None:
+        """:meth:`Downstream.forward` and :meth:`_emit` in one call, with the arrival time
+        the track already took: every recorded packet passes here."""
+        if self.started:
+            if ext < self._start_ext:
+                return
+        elif not key:
+            self.gated += 1
+            return
+        else:
+            self._start(ext, ts, now)
+        seq = (ext + self._seq_off) & 0xFFFF
         try:
-            self._sink.on_packet(
-                self._info, MediaPacket(seq, ts, bool(b1 & 0x80), payload, time.monotonic())
+            self._on_packet(
+                self._info,
+                MediaPacket(seq, (ts + self._ts_off) & 0xFFFFFFFF, b1 > 0x7F, payload, now),
             )
         except Exception:
-            self.dropped += 1
-            if self.dropped in (1, 100) or self.dropped % 10000 == 0:
-                logger.exception("media sink failed on %s", self._info.track_id)
+            self._failed()
         else:
             self.packets += 1
             self.octets += len(payload)
+
+    def _emit(self, seq: int, ts: int, b0: int, b1: int, payload: bytes) -> None:
+        self._deliver(MediaPacket(seq, ts, b1 > 0x7F, payload, time.monotonic()))
+
+    def _deliver(self, packet: MediaPacket) -> None:
+        try:
+            self._on_packet(self._info, packet)
+        except Exception:
+            self._failed()
+        else:
+            self.packets += 1
+            self.octets += len(packet.payload)
+
+    def _failed(self) -> None:
+        """Count a packet the sink raised on (logged now and then, never passed on)."""
+        self.dropped += 1
+        if self.dropped in (1, 100) or self.dropped % 10000 == 0:
+            logger.exception("media sink failed on %s", self._info.track_id)
 
 
 class SinkHandle:

@@ -56,9 +56,11 @@ def opus() -> EncodedClip:
 class Keyframes:
     def __init__(self) -> None:
         self.requests = 0
+        self.asked = asyncio.Event()
 
     def __call__(self) -> None:
         self.requests += 1
+        self.asked.set()
 
 
 def recorder_for(
@@ -225,12 +227,17 @@ async def test_loss_drops_frames_until_a_requested_keyframe(
     recorder = recorder_for(VP8, store, origin, events, request_keyframe=keyframes)
     await recorder.start()
     stream = list(packets(VP8, vp8, 3 * 15, monotonic_of_session(origin, 0)))
-    lost = len(stream) // 6  # within the first second's inter frames
-    for index, packet in enumerate(stream):
-        if index != lost:
-            recorder.on_packet(packet)
+    timestamps = list(dict.fromkeys(p.timestamp for p in stream))  # frame order
+    next_keyframe = next(i for i, p in enumerate(stream) if p.timestamp == timestamps[15])
+    lost = next_keyframe // 2  # within the first second's inter frames
+    # The rest of that second arrives; the recorder asks for a keyframe before the next
+    # one (a second later) is sent.
+    for packet in stream[:lost] + stream[lost + 1 : next_keyframe]:
+        recorder.on_packet(packet)
+    await asyncio.wait_for(keyframes.asked.wait(), 10)
+    for packet in stream[next_keyframe:]:
+        recorder.on_packet(packet)
     await recorder.stop()
-    assert keyframes.requests >= 1
     assert recorder.stats.frames_dropped >= 1
     frames = decoded_frames(store.path(events.closed[0][1]))
     assert len(frames) == recorder.stats.frames < 3 * 15
