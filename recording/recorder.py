@@ -375,7 +375,9 @@ class SessionRecorder:
             return
         if track.writer is not None:
             track.writer.on_packet(packet)
-        elif len(track.pending) < PENDING_PACKETS:
+        elif self.status != RecordingStatus.PAUSED and len(track.pending) < PENDING_PACKETS:
+            # Kept while the track's row is being made; never while paused (a writer made
+            # after the resume would otherwise write the paused stretch).
             track.pending.append(packet)
 
     def track_failed(self, track: RecordedTrack, error: BaseException) -> None:
