@@ -26,6 +26,11 @@ _STAP_A = 24
 _FU_A = 28
 
 
+PacketRow = tuple[int, int, int, bytes, float]
+"""A packet's fields in :class:`MediaPacket` order: sequence, timestamp, marker, payload,
+arrival. A :class:`MediaPacket` is one; so is a row of a :class:`recording.packet_queue`."""
+
+
 class Frame(NamedTuple):
     """One whole encoded frame (a named tuple: cheap to make, one per packet for audio).
 
@@ -107,7 +112,7 @@ class Depacketizer(ABC):
         return self.push_many((packet,))
 
     @abstractmethod
-    def push_many(self, packets: Iterable[MediaPacket]) -> list[Frame]:
+    def push_many(self, packets: Iterable[PacketRow]) -> list[Frame]:
         """Feed packets in arrival order; returns the frames they completed."""
 
     def reset(self) -> None:
@@ -124,7 +129,7 @@ class Depacketizer(ABC):
 class OpusDepacketizer(Depacketizer):
     """Opus: every packet is a frame; losses are simply gaps."""
 
-    def push_many(self, packets: Iterable[MediaPacket]) -> list[Frame]:
+    def push_many(self, packets: Iterable[PacketRow]) -> list[Frame]:
         frames: list[Frame] = []
         last = self._last_seq
         extend = self._unwrap.extend
@@ -157,10 +162,9 @@ class VideoDepacketizer(Depacketizer):
         self._ts = None
         self._broken = False
 
-    def push_many(self, packets: Iterable[MediaPacket]) -> list[Frame]:
+    def push_many(self, packets: Iterable[PacketRow]) -> list[Frame]:
         frames: list[Frame] = []
-        for packet in packets:
-            seq = packet.sequence
+        for seq, ts, marker, payload, arrival in packets:
             last = self._last_seq
             lost = False
             if last is not None:
@@ -169,18 +173,18 @@ class VideoDepacketizer(Depacketizer):
                     continue
                 lost = step != 1
             self._last_seq = seq
-            if lost or (self._ts is not None and packet.timestamp != self._ts):
+            if lost or (self._ts is not None and ts != self._ts):
                 # A gap, or a new timestamp while a frame is open (its marker was lost).
                 self._lose()
             if self._ts is None:
-                self._ts = packet.timestamp
-                self._arrival = packet.arrival
-                self._broken = lost or not self._starts_frame(packet.payload)
+                self._ts = ts
+                self._arrival = arrival
+                self._broken = lost or not self._starts_frame(payload)
             try:
-                self._parts.append(self._strip(packet.payload))
+                self._parts.append(self._strip(payload))
             except ValueError:
                 self._broken = True
-            if packet.marker and (frame := self._complete()) is not None:
+            if marker and (frame := self._complete()) is not None:
                 frames.append(frame)
         return frames
 
@@ -225,7 +229,7 @@ class VideoDepacketizer(Depacketizer):
 class Vp8Depacketizer(VideoDepacketizer):
     """VP8: strip the payload descriptor; the frame starts with S=1, partition 0."""
 
-    def push_many(self, packets: Iterable[MediaPacket]) -> list[Frame]:
+    def push_many(self, packets: Iterable[PacketRow]) -> list[Frame]:
         # VideoDepacketizer.push_many with the VP8 steps inlined: this runs for every video
         # packet recorded, and the calls were most of its cost.
         frames: list[Frame] = []

@@ -18,21 +18,21 @@ publisher restarted its timestamps), the mapping is anchored again on arrival.
 from __future__ import annotations
 
 import asyncio
-import collections
 import enum
 import functools
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from signaling.media.model import MediaPacket, TrackInfo
 
-from .depacketize import Depacketizer, depacketizer_for
+from .depacketize import Depacketizer, PacketRow, depacketizer_for
 from .flusher import RecordingFlusher
+from .packet_queue import PacketQueue, QueuedBatch
 from .segment_writer import Container, SegmentWriter, container_for
 from .storage import LocalStore
 from .webm_writer import WebmSegmentWriter
@@ -213,7 +213,7 @@ class TrackRecorder:
         # One offset for the recorder's lifetime: monotonic arrival → wall clock.
         self._wall_offset = time.time() - time.monotonic()
         self._ms_per_tick = 1000 / info.clock_rate
-        self._inbox: collections.deque[MediaPacket | _Control] = collections.deque()
+        self._inbox: PacketQueue[_Control] = PacketQueue()
         self._owns_flusher = flusher is None
         self._flusher = flusher or RecordingFlusher(flush_interval, offload=offload)
         self._stopped = asyncio.Event()
@@ -257,7 +257,7 @@ class TrackRecorder:
             self._inbox.clear()
             return
         if not self._stopped.is_set():
-            self._inbox.append(_Control.STOP)
+            self._inbox.put_control(_Control.STOP)
             if self._flusher.running:
                 self._flusher.wake()
                 await self._stopped.wait()
@@ -272,14 +272,14 @@ class TrackRecorder:
         if self._paused or not self._accepting:
             return
         self._paused = True
-        self._inbox.append(_Control.PAUSE)
+        self._inbox.put_control(_Control.PAUSE)
 
     def resume(self) -> None:
         """Write again, from the next keyframe on (one is requested now)."""
         if not self._paused or not self._accepting:
             return
         self._paused = False
-        self._inbox.append(_Control.RESUME)
+        self._inbox.put_control(_Control.RESUME)
         if self._video:
             self._ask_keyframe()
 
@@ -301,19 +301,17 @@ class TrackRecorder:
         if len(inbox) >= MAX_QUEUE:
             self.stats.packets_dropped += 1
             return
-        inbox.append(packet)
+        inbox.put(packet)
 
     # -- batches (driven by the flusher) ----------------------------------------------------
 
     def prepare_batch(self) -> Callable[[], list[_Notice]] | None:
         """(The flusher, on the loop.) Take what was queued and, for WebM, frame it here;
         returns the file work left for the writer thread, or ``None`` when idle."""
-        inbox = self._inbox
-        if not inbox:
+        if not self._inbox:
             return None
-        batch = list(inbox)
-        inbox.clear()
-        self.stats.packets += len(batch)
+        batch = self._inbox.take()
+        self.stats.packets += len(batch) - len(batch.controls)
         if self._failed:
             return list
         if self._split:
@@ -369,27 +367,25 @@ class TrackRecorder:
 
     # -- worker thread ---------------------------------------------------------------------
 
-    def _process(self, batch: list[MediaPacket | _Control]) -> list[_Notice]:
+    def _process(self, batch: QueuedBatch[_Control]) -> list[_Notice]:
         notices: list[_Notice] = []
         depacketizer = self._depacketizer
         try:
             run_start = 0
-            for position, item in enumerate(batch):
-                if type(item) is not _Control:
-                    continue
-                self._write_packets(batch[run_start:position], notices)
+            for position in batch.controls:
+                self._write_packets(batch.rows(run_start, position), notices)
                 run_start = position + 1
-                if item is _Control.RESUME:
+                if batch.control(position) is _Control.RESUME:
                     depacketizer.reset()
                 else:
                     self._close_segment(notices)
-            self._write_packets(batch[run_start:] if run_start else batch, notices)
+            self._write_packets(batch.rows(run_start), notices)
         except Exception as error:
             self._fail(error, notices)
         self.stats.frames_dropped = depacketizer.frames_dropped
         return notices
 
-    def _process_and_write(self, batch: list[MediaPacket | _Control]) -> list[_Notice]:
+    def _process_and_write(self, batch: QueuedBatch[_Control]) -> list[_Notice]:
         return self._write_files(self._process(batch))
 
     def _write_files(self, notices: list[_Notice]) -> list[_Notice]:
@@ -428,16 +424,14 @@ class TrackRecorder:
         logger.error("recording track %s failed: %s", self.info.track_id, error)
         notices.append(_Failed(error))
 
-    def _write_packets(self, packets: list[MediaPacket | _Control], notices: list[_Notice]) -> None:
+    def _write_packets(self, packets: Iterable[PacketRow], notices: list[_Notice]) -> None:
         """Assemble ``packets`` (no controls among them) into frames and write them.
 
         One loop per batch, with the session clock and the cut inlined: this runs for every
         frame recorded, and a few calls per frame were a large share of recording's cost.
         """
-        if not packets:
-            return
         depacketizer = self._depacketizer
-        frames = depacketizer.push_many(packets)  # type: ignore[arg-type]
+        frames = depacketizer.push_many(packets)
         if depacketizer.needs_keyframe:
             self._keyframe_due()
         video = self._video
