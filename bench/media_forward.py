@@ -29,6 +29,7 @@ import shlex
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -345,7 +346,11 @@ async def run(
     video: EncodedClip,
     audio: EncodedClip,
     loop_kind: str,
-) -> Result:
+    measure: Callable[[Rpc, int], Awaitable[Any]] | None = None,
+) -> Any:
+    """One run: a server process in ``mode``, ``rooms`` rooms of four clients, a warm-up,
+    then a measurement window of ``seconds`` (a :class:`Result`) or, with ``measure``, what
+    ``measure(rpc, server_pid)`` returns (another bench's own windows on the same load)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "media.sock")
         process = await asyncio.create_subprocess_exec(
@@ -397,6 +402,10 @@ async def run(
                 ):
                     await asyncio.sleep(0.2)
             await asyncio.sleep(warmup)
+            if measure is not None:
+                measured = await measure(rpc, process.pid)
+                await rpc("quit")
+                return measured
 
             lag = LagMonitor()
             lag.start()

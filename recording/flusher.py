@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -38,8 +39,10 @@ class FlushedRecorder(Protocol):
         ...
 
 
-def _run_all(work: Sequence[FileWork]) -> list[object]:
-    return [item() for item in work]
+def _run_all(work: Sequence[FileWork]) -> tuple[list[object], float]:
+    started = time.thread_time()
+    results = [item() for item in work]
+    return results, time.thread_time() - started
 
 
 class RecordingFlusher:
@@ -57,6 +60,10 @@ class RecordingFlusher:
         self._task: asyncio.Task[None] | None = None
         self._flushing = asyncio.Lock()
         self._stopping = False
+        self.frame_seconds = 0.0
+        """CPU time on the event loop taking the queues and framing them."""
+        self.file_seconds = 0.0
+        """CPU time of the file work (in the writer thread, or on the loop if not offloaded)."""
 
     @property
     def running(self) -> bool:
@@ -81,6 +88,7 @@ class RecordingFlusher:
         """One round: every recorder's batch framed, their file work in one thread hop,
         then each recorder's events. Rounds never overlap."""
         async with self._flushing:
+            started = time.thread_time()
             work: list[tuple[FlushedRecorder, FileWork]] = []
             for recorder in list(self._recorders) if recorders is None else recorders:
                 try:
@@ -90,13 +98,15 @@ class RecordingFlusher:
                     continue
                 if item is not None:
                     work.append((recorder, item))
+            self.frame_seconds += time.thread_time() - started
             if not work:
                 return
             items = [item for _, item in work]
             if self.offload:
-                results = await asyncio.to_thread(_run_all, items)
+                results, file_seconds = await asyncio.to_thread(_run_all, items)
             else:
-                results = _run_all(items)
+                results, file_seconds = _run_all(items)
+            self.file_seconds += file_seconds
             for (recorder, _), result in zip(work, results, strict=True):
                 try:
                     await recorder.finish_batch(result)

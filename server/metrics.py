@@ -164,6 +164,22 @@ class MediaCollector(Collector):
                 gauge = GaugeMetricFamily(name, help_text, labels=labels)
                 gauge.add_metric([worker_id], value)
                 yield gauge
+            flusher = recordings.flusher
+            for name, help_text, seconds in (
+                (
+                    "bilin_recording_framing_cpu_seconds",
+                    "CPU time the event loop spent assembling and framing recorded media.",
+                    flusher.frame_seconds,
+                ),
+                (
+                    "bilin_recording_file_cpu_seconds",
+                    "CPU time the writer thread spent writing, hashing and closing files.",
+                    flusher.file_seconds,
+                ),
+            ):
+                counter = CounterMetricFamily(name, help_text, labels=labels)
+                counter.add_metric([worker_id], seconds)
+                yield counter
         for name, (help_text, reader) in self._app.get(EXTRA_GAUGES, {}).items():
             gauge = GaugeMetricFamily(name, help_text, labels=labels)
             gauge.add_metric([worker_id], reader())

@@ -36,6 +36,8 @@ async def test_metrics_show_rooms_participants_and_process_figures(
     assert values["bilin_media_forwarded_packets_total"] == 0
     assert values["bilin_recordings_active"] == 0
     assert values["bilin_recording_backlog_packets"] == 0
+    assert values["bilin_recording_framing_cpu_seconds_total"] == 0
+    assert values["bilin_recording_file_cpu_seconds_total"] == 0
     assert values["process_cpu_seconds_total"] > 0
     worker = client.app[SETTINGS].worker_id
     assert f'bilin_worker_info{{worker="{worker}"}} 1.0' in text
