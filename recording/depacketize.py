@@ -229,34 +229,6 @@ class VideoDepacketizer(Depacketizer):
 class Vp8Depacketizer(VideoDepacketizer):
     """VP8: strip the payload descriptor; the frame starts with S=1, partition 0."""
 
-    def push_many(self, packets: Iterable[PacketRow]) -> list[Frame]:
-        # VideoDepacketizer.push_many with the VP8 steps inlined: this runs for every video
-        # packet recorded, and the calls were most of its cost.
-        frames: list[Frame] = []
-        for seq, ts, marker, payload, arrival in packets:
-            last = self._last_seq
-            lost = False
-            if last is not None:
-                step = (seq - last) & 0xFFFF
-                if step == 0 or step >= 0x8000:
-                    continue
-                lost = step != 1
-            self._last_seq = seq
-            if lost or (self._ts is not None and ts != self._ts):
-                self._lose()
-            if self._ts is None:
-                self._ts = ts
-                self._arrival = arrival
-                # A frame starts with S=1 and partition index 0.
-                self._broken = lost or not (payload and payload[0] & 0x1F == 0x10)
-            try:
-                self._parts.append(payload[vp8_descriptor_size(payload) :])
-            except ValueError:
-                self._broken = True
-            if marker and (frame := self._complete()) is not None:
-                frames.append(frame)
-        return frames
-
     def _starts_frame(self, payload: bytes) -> bool:
         return bool(payload) and bool(payload[0] & 0x10) and not payload[0] & 0x0F
 
