@@ -49,6 +49,7 @@ from recording.segment_writer import container_for
 from recording.storage import LocalStore, segment_key
 from recording.track_recorder import TrackRecorder
 from signaling.media import MAIN_ROOM, MediaPacket, SinkHandle, TrackInfo
+from signaling.media.sink import PacketTarget
 from signaling.media.synthetic import EncodedClip, encode_audio, encode_video
 
 _VP8 = TrackInfo("bench/camera", "bench", "camera", "video", "video/VP8", 90000)
@@ -115,6 +116,9 @@ class RoomRecorder:
 
     def on_packet(self, track: TrackInfo, packet: MediaPacket) -> None:
         self.recorders[track.track_id].on_packet(packet)
+
+    def packet_target(self, track: TrackInfo) -> PacketTarget:
+        return self.recorders[track.track_id].put
 
     async def stop(self) -> None:
         await asyncio.gather(*self.tasks)

@@ -14,8 +14,6 @@ from array import array
 from collections.abc import Iterator
 from typing import Generic, TypeVar
 
-from signaling.media.model import MediaPacket
-
 from .depacketize import PacketRow
 
 ControlT = TypeVar("ControlT")
@@ -37,9 +35,10 @@ class PacketQueue(Generic[ControlT]):
     def __len__(self) -> int:
         return len(self._payloads)
 
-    def put(self, packet: MediaPacket) -> None:
-        """Queue one packet (the forwarding path: five appends, no allocation)."""
-        sequence, timestamp, marker, payload, arrival = packet
+    def put(
+        self, sequence: int, timestamp: int, marker: int, payload: bytes, arrival: float
+    ) -> None:
+        """Queue one packet's fields (the forwarding path: five appends, no allocation)."""
         self._sequences.append(sequence)
         self._timestamps.append(timestamp)
         self._markers.append(marker)

@@ -42,6 +42,7 @@ from server.db.hearing import HearingParticipant, RecordingConsent
 from server.db.recording import RecordingSegment, RecordingSession, RecordingTrack
 from server.hearings.vocabulary import ParticipantKind
 from signaling.media import MediaPacket, Room, SinkHandle, TrackInfo
+from signaling.media.sink import PacketTarget
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,10 @@ class TrackWriter(Protocol):
     """What a session needs of a track recorder (``recording.track_recorder.TrackRecorder``)."""
 
     def on_packet(self, packet: MediaPacket) -> None: ...
+
+    def put(
+        self, sequence: int, timestamp: int, marker: int, payload: bytes, arrival: float
+    ) -> None: ...
 
     async def start(self) -> None: ...
 
@@ -105,6 +110,10 @@ class RecordedTrack:
     error: str | None = None
 
 
+def _ignore(sequence: int, timestamp: int, marker: int, payload: bytes, arrival: float) -> None:
+    """The packet target of a track that is not recorded."""
+
+
 class _TrackEvents:
     """A track recorder's reports, turned into ordered database jobs (safe from any thread)."""
 
@@ -144,6 +153,9 @@ class _RoomSink:
 
     def on_packet(self, track: TrackInfo, packet: MediaPacket) -> None:
         self.recorder.on_packet(self.sub_room, track, packet)
+
+    def packet_target(self, track: TrackInfo) -> PacketTarget:
+        return self.recorder.packet_target(self.sub_room, track)
 
 
 async def recordable(db: AsyncSession, hearing_id: int) -> dict[int, bool]:
@@ -369,16 +381,30 @@ class SessionRecorder:
             self._end_track(track)
 
     def on_packet(self, sub_room: str, info: TrackInfo, packet: MediaPacket) -> None:
-        """One packet of an accepted track."""
+        """One packet of an accepted track (the forwarding path uses :meth:`packet_target`)."""
+        self.packet_target(sub_room, info)(*packet)
+
+    def packet_target(self, sub_room: str, info: TrackInfo) -> PacketTarget:
+        """Where the forwarding path puts the packets of an accepted track: its recorder's
+        queue, or, while the track's row is being made, a list kept for it."""
         track = self._tracks.get((sub_room, info.track_id))
-        if track is None or track.ended:
-            return
-        if track.writer is not None:
-            track.writer.on_packet(packet)
-        elif self.status != RecordingStatus.PAUSED and len(track.pending) < PENDING_PACKETS:
-            # Kept while the track's row is being made; never while paused (a writer made
-            # after the resume would otherwise write the paused stretch).
-            track.pending.append(packet)
+        if track is None:
+            return _ignore
+
+        def put(sequence: int, timestamp: int, marker: int, payload: bytes, arrival: float) -> None:
+            if track.ended:
+                return
+            writer = track.writer
+            if writer is not None:
+                writer.put(sequence, timestamp, marker, payload, arrival)
+            elif self.status != RecordingStatus.PAUSED and len(track.pending) < PENDING_PACKETS:
+                # Never kept while paused: a writer made after the resume would otherwise
+                # write the paused stretch.
+                track.pending.append(
+                    MediaPacket(sequence, timestamp, bool(marker), payload, arrival)
+                )
+
+        return put
 
     def track_failed(self, track: RecordedTrack, error: BaseException) -> None:
         """A track recorder could not write (disk full …): report it (from any thread)."""

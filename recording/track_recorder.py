@@ -294,14 +294,20 @@ class TrackRecorder:
         return self._failed
 
     def on_packet(self, packet: MediaPacket) -> None:
-        """One packet of the track, from the forwarding path: queued, never blocks."""
+        """One packet of the track: queued, never blocks."""
+        self.put(*packet)
+
+    def put(
+        self, sequence: int, timestamp: int, marker: int, payload: bytes, arrival: float
+    ) -> None:
+        """One packet's fields, from the forwarding path (a sink's ``packet_target``)."""
         if not self._accepting or self._paused:
             return
         inbox = self._inbox
         if len(inbox) >= MAX_QUEUE:
             self.stats.packets_dropped += 1
             return
-        inbox.put(packet)
+        inbox.put(sequence, timestamp, marker, payload, arrival)
 
     # -- batches (driven by the flusher) ----------------------------------------------------
 
@@ -437,53 +443,63 @@ class TrackRecorder:
         video = self._video
         ms_per_tick = self._ms_per_tick
         base_ms = (self._wall_offset - self.session_origin) * 1000
+        cut_ms = self._cut_ms
+        # The recorder's state in locals for the loop, stored back after it.
+        anchor = self._anchor
+        last = self._last_pts
+        duration = self._last_duration
+        writer = self._writer
+        segment_start = self._segment_start
         written = 0
-        for data, timestamp, keyframe, arrival in frames:
-            # Session time: RTP time from the anchor, re-anchored on arrival when they part.
-            arrival_ms = arrival * 1000 + base_ms
-            anchor = self._anchor
-            if anchor is not None:
-                pts = anchor[1] + round((timestamp - anchor[0]) * ms_per_tick)
-                if not -REANCHOR_MS <= pts - arrival_ms <= REANCHOR_MS:
-                    logger.info(
-                        "track %s: clock re-anchored (%d ms off)",
-                        self.info.track_id,
-                        pts - arrival_ms,
-                    )
-                    anchor = None
-            if anchor is None:
-                pts = round(arrival_ms)
-                self._anchor = (timestamp, pts)
-            last = self._last_pts
-            duration = self._last_duration
-            if last is not None:
-                step = pts - last
-                if step <= 0:
-                    pts = last + 1  # never backwards, whatever the clock did
-                elif step < 1000:
-                    duration = step
-            writer = self._writer
-            if writer is not None and pts - self._segment_start >= self._cut_ms:
-                if keyframe or not video:
-                    self._close_segment(notices, pts)
-                    writer = None
+        try:
+            for data, timestamp, keyframe, arrival in frames:
+                # Session time: RTP time from the anchor, re-anchored on arrival when they part.
+                arrival_ms = arrival * 1000 + base_ms
+                if anchor is not None:
+                    pts = anchor[1] + round((timestamp - anchor[0]) * ms_per_tick)
+                    if not -REANCHOR_MS <= pts - arrival_ms <= REANCHOR_MS:
+                        logger.info(
+                            "track %s: clock re-anchored (%d ms off)",
+                            self.info.track_id,
+                            pts - arrival_ms,
+                        )
+                        anchor = None
+                if anchor is None:
+                    pts = round(arrival_ms)
+                    anchor = (timestamp, pts)
+                frame_duration = duration
+                if last is not None:
+                    step = pts - last
+                    if step <= 0:
+                        pts = last + 1  # never backwards, whatever the clock did
+                    elif step < 1000:
+                        frame_duration = step
+                if writer is not None and pts - segment_start >= cut_ms:
+                    if keyframe or not video:
+                        self._close_segment(notices, pts)
+                        writer = None
+                    else:
+                        self._keyframe_due()
+                if writer is None:
+                    if video and not keyframe:
+                        self._keyframe_due()
+                        continue
+                    writer = self._open_segment(pts)
+                    segment_start = pts
+                    writer.write(data, pts, keyframe, frame_duration)
+                    notices.append(_Opened(self._segment_index, self._segment_key, pts))
                 else:
-                    self._keyframe_due()
-            if writer is None:
-                if video and not keyframe:
-                    self._keyframe_due()
-                    continue
-                writer = self._open_segment(pts)
-                writer.write(data, pts, keyframe, duration)
-                notices.append(_Opened(self._segment_index, self._segment_key, pts))
-            else:
-                writer.write(data, pts, keyframe, duration)
-            written += 1
-            self._last_pts = pts
+                    writer.write(data, pts, keyframe, frame_duration)
+                written += 1
+                last = pts
+                duration = frame_duration
+                if keyframe and video:
+                    self._last_keyframe_request = -1e9
+        finally:
+            self._anchor = anchor
+            self._last_pts = last
             self._last_duration = duration
-            if keyframe and video:
-                self._last_keyframe_request = -1e9
-        self.stats.frames += written
+            self.stats.frames += written
 
     def _keyframe_due(self) -> None:
         now = time.monotonic()

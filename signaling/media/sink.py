@@ -3,7 +3,9 @@
 A :class:`MediaSink` is offered every track published in its sub-room and receives the
 same encoded packets a browser would (rewritten to a continuous sequence, starting at a
 keyframe, nothing while muted). Nothing is decoded. ``on_packet`` runs on the forwarding
-path: it must be quick (queue the packet, as :class:`QueueSink` does, bounded).
+path: it must be quick (queue the packet, as :class:`QueueSink` does, bounded). A
+:class:`DirectMediaSink` (the recorder) names a target per track instead, which takes the
+packet's fields straight from the forwarding path.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from .forward import Downstream
@@ -40,6 +42,20 @@ class MediaSink(Protocol):
         ...
 
 
+PacketTarget = Callable[[int, int, int, bytes, float], None]
+"""Takes a packet's fields (sequence, timestamp, marker, payload, arrival) directly."""
+
+
+class DirectMediaSink(MediaSink, Protocol):
+    """A sink that also names, per track, where that track's packets go, so that the
+    forwarding path hands them over without a :class:`MediaPacket` or a lookup per packet
+    (a recorder: every packet of every recorded track passes here)."""
+
+    def packet_target(self, track: TrackInfo) -> PacketTarget:
+        """Where the packets of ``track`` (just accepted by :meth:`track_added`) go."""
+        ...
+
+
 class SinkDownstream(Downstream):
     """Delivers one track to a sink."""
 
@@ -47,6 +63,15 @@ class SinkDownstream(Downstream):
         super().__init__()
         self._on_packet = sink.on_packet
         self._info = info
+        target = getattr(sink, "packet_target", None)
+        self._put: PacketTarget = target(info) if target is not None else self._as_packet
+
+    def _as_packet(
+        self, sequence: int, timestamp: int, marker: int, payload: bytes, arrival: float
+    ) -> None:
+        self._on_packet(
+            self._info, MediaPacket(sequence, timestamp, bool(marker), payload, arrival)
+        )
 
     def forward(
         self, ext: int, ts: int, b0: int, b1: int, payload: bytes, key: bool, now: float
@@ -61,11 +86,13 @@ class SinkDownstream(Downstream):
             return
         else:
             self._start(ext, ts, now)
-        seq = (ext + self._seq_off) & 0xFFFF
         try:
-            self._on_packet(
-                self._info,
-                MediaPacket(seq, (ts + self._ts_off) & 0xFFFFFFFF, b1 > 0x7F, payload, now),
+            self._put(
+                (ext + self._seq_off) & 0xFFFF,
+                (ts + self._ts_off) & 0xFFFFFFFF,
+                b1 > 0x7F,
+                payload,
+                now,
             )
         except Exception:
             self._failed()
