@@ -76,8 +76,8 @@ class SinkDownstream(Downstream):
     def forward(
         self, ext: int, ts: int, b0: int, b1: int, payload: bytes, key: bool, now: float
     ) -> None:
-        """:meth:`Downstream.forward` and :meth:`_emit` in one call, with the arrival time
-        the track already took: every recorded packet passes here."""
+        """:meth:`Downstream.forward` with the arrival time the track already took (every
+        recorded packet passes here)."""
         if self.started:
             if ext < self._start_ext:
                 return
@@ -86,31 +86,25 @@ class SinkDownstream(Downstream):
             return
         else:
             self._start(ext, ts, now)
+        self._deliver(
+            (ext + self._seq_off) & 0xFFFF,
+            (ts + self._ts_off) & 0xFFFFFFFF,
+            b1 > 0x7F,
+            payload,
+            now,
+        )
+
+    def _emit(self, seq: int, ts: int, b0: int, b1: int, payload: bytes) -> None:
+        self._deliver(seq, ts, b1 > 0x7F, payload, time.monotonic())
+
+    def _deliver(self, seq: int, ts: int, marker: bool, payload: bytes, arrival: float) -> None:
         try:
-            self._put(
-                (ext + self._seq_off) & 0xFFFF,
-                (ts + self._ts_off) & 0xFFFFFFFF,
-                b1 > 0x7F,
-                payload,
-                now,
-            )
+            self._put(seq, ts, marker, payload, arrival)
         except Exception:
             self._failed()
         else:
             self.packets += 1
             self.octets += len(payload)
-
-    def _emit(self, seq: int, ts: int, b0: int, b1: int, payload: bytes) -> None:
-        self._deliver(MediaPacket(seq, ts, b1 > 0x7F, payload, time.monotonic()))
-
-    def _deliver(self, packet: MediaPacket) -> None:
-        try:
-            self._on_packet(self._info, packet)
-        except Exception:
-            self._failed()
-        else:
-            self.packets += 1
-            self.octets += len(packet.payload)
 
     def _failed(self) -> None:
         """Count a packet the sink raised on (logged now and then, never passed on)."""
